@@ -1,0 +1,78 @@
+//! The `Audit` trait and `AuditRecord`: one record for every request outcome.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::policy::{Outcome, PolicyDecision};
+use crate::types::{Principal, TokenUsage};
+
+/// One request's audit record. It carries the principal's key id, never a key, and prompt or
+/// completion text only when the gateway is configured to record it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    /// Unix milliseconds when the request arrived.
+    pub timestamp_ms: u64,
+    /// The request id.
+    pub request_id: String,
+    /// `chat`, `embeddings`, `messages`, `tool_call`.
+    pub endpoint: &'static str,
+    /// Who called.
+    pub principal: Principal,
+    /// The model the client asked for.
+    pub model: Option<String>,
+    /// The target that served (`provider/model`).
+    pub target: Option<String>,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The HTTP status the client got (or would have got, for cancelled requests: 499).
+    pub status: u16,
+    /// The error label (`upstream_timeout`...), when it failed.
+    pub error: Option<&'static str>,
+    /// Policy decisions in order.
+    pub decisions: Vec<PolicyDecision>,
+    /// Which cache layer answered, if any.
+    pub cache: Option<String>,
+    /// Tokens used, when known.
+    pub usage: Option<TokenUsage>,
+    /// Total latency in milliseconds.
+    pub latency_ms: f64,
+    /// Time to the first byte of the answer (streams), in milliseconds.
+    pub ttfb_ms: Option<f64>,
+    /// The prompt, only when configured (and always after any redaction policy ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The completion, only when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion: Option<String>,
+}
+
+impl AuditRecord {
+    /// Milliseconds since the Unix epoch for a wall-clock time.
+    pub fn unix_ms(t: SystemTime) -> u64 {
+        t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    /// Milliseconds as a float, for latencies.
+    pub fn ms(d: Duration) -> f64 {
+        d.as_secs_f64() * 1000.0
+    }
+}
+
+/// A sink for audit records (JSON lines, the verified stream, Splunk, syslog, metrics...).
+///
+/// `record` is awaited before a non-streamed response is returned, so a sink that must not lose
+/// records (fail-closed) can refuse the request by returning an error; sinks that ship records
+/// elsewhere should enqueue and return quickly.
+#[async_trait]
+pub trait Audit: Send + Sync + 'static {
+    /// The sink's name, for logs and metrics.
+    fn name(&self) -> &str;
+
+    /// Records one outcome. An error means the record could not be made durable.
+    async fn record(&self, record: &AuditRecord) -> Result<(), Error>;
+}

@@ -1,0 +1,69 @@
+//! The embeddings flow: request policies, routing with failover, audit.
+
+use tokio::time::Instant;
+
+use super::chat::meta;
+use super::pending::Pending;
+use super::{Gateway, Served};
+use crate::error::{Error, ErrorKind};
+use crate::policy::{Decision, Policy};
+use crate::provider::EmbedCall;
+use crate::router::AttemptReport;
+use crate::types::{EmbeddingRequest, EmbeddingResponse, ModelKind, RequestContext, TokenUsage};
+
+impl Gateway {
+    /// Serves an embeddings request through the pipeline.
+    pub async fn embeddings(
+        &self,
+        ctx: RequestContext,
+        req: EmbeddingRequest,
+    ) -> Result<Served<EmbeddingResponse>, Error> {
+        let mut req = req;
+        let mut pending = Pending::new(self.inner.clone(), ctx, Some(req.model.clone()), false);
+        match self.serve_embeddings(&mut pending, &mut req).await {
+            Ok(served) => {
+                pending.finish(Ok(())).await?;
+                Ok(served)
+            }
+            Err(e) => {
+                let _ = pending.finish(Err(&e)).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn serve_embeddings(
+        &self,
+        p: &mut Pending,
+        req: &mut EmbeddingRequest,
+    ) -> Result<Served<EmbeddingResponse>, Error> {
+        match self.inner.policies.on_embedding_request(&mut p.ctx, req).await {
+            Decision::Continue => {}
+            Decision::Deny(d) => return Err(d.to_error()),
+            Decision::Respond(_) => {
+                return Err(Error::internal("a policy answered an embeddings request with a chat response"));
+            }
+        }
+        p.prompt_bytes = req.texts().iter().map(|t| t.len()).sum();
+        let plan = self.inner.router.plan(&p.ctx, &req.model, ModelKind::Embedding)?;
+        let mut last = None;
+        for target in plan.targets {
+            let started = Instant::now();
+            let call = EmbedCall { request: req, upstream_model: &target.model, request_id: &p.ctx.request_id };
+            let result = target.provider.embed(call).await;
+            self.inner.router.report(&target, &AttemptReport { ok: result.is_ok(), latency: started.elapsed() });
+            match result {
+                Ok(mut resp) => {
+                    resp.model.clone_from(&req.model);
+                    p.target = Some(target.label.clone());
+                    p.usage =
+                        resp.usage.as_ref().map(|u| TokenUsage { input: u.prompt_tokens, ..TokenUsage::default() });
+                    return Ok(Served { value: resp, meta: meta(p) });
+                }
+                Err(e) if e.is_retryable() => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::new(ErrorKind::Unavailable, "no target could serve the request")))
+    }
+}

@@ -1,0 +1,118 @@
+//! `Gateway`: the one place the request flow lives (DESIGN.md §2). Every entry point — the
+//! daemon's HTTP routes and a Rust service calling the library — goes through these methods:
+//!
+//! ```text
+//! authenticate -> on_request policies -> cache lookup -> route + call (failover before the
+//! first byte) -> on_response / on_chunk policies -> cache store -> on_complete -> audit
+//! ```
+
+mod builder;
+mod chat;
+mod embeddings;
+mod pending;
+mod stream;
+
+use std::sync::Arc;
+
+pub use builder::{BuildError, GatewayBuilder};
+pub use stream::ChatStream;
+
+use crate::audit::Audit;
+use crate::auth::{Authenticator, Credentials, unauthenticated};
+use crate::cache::{Cache, CacheLayer};
+use crate::error::Error;
+use crate::policy::PolicyStack;
+use crate::router::Router;
+use crate::types::{ModelInfo, Principal, RequestContext};
+
+/// What a served answer carries besides its body: who served it and headers policies set.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseMeta {
+    /// `provider/model` of the target that served (`x-smartflow-target`).
+    pub target: Option<Arc<str>>,
+    /// The cache layer that answered, with the similarity of semantic hits.
+    pub cache: Option<(CacheLayer, Option<f32>)>,
+    /// Headers set by policies (`x-ratelimit-*`).
+    pub headers: http::HeaderMap,
+}
+
+/// An answer and its metadata.
+#[derive(Debug)]
+pub struct Served<T> {
+    /// The answer.
+    pub value: T,
+    /// Who served it and extra headers.
+    pub meta: ResponseMeta,
+}
+
+/// Per-gateway options (never process-global, so two gateways can differ in one process).
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    /// Put prompt and completion text in audit records (after redaction policies ran).
+    pub record_prompts: bool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) authenticator: Option<Arc<dyn Authenticator>>,
+    pub(crate) router: Arc<dyn Router>,
+    pub(crate) policies: PolicyStack,
+    pub(crate) cache: Option<Arc<dyn Cache>>,
+    pub(crate) audits: Vec<Arc<dyn Audit>>,
+    pub(crate) options: GatewayOptions,
+}
+
+/// The composed gateway. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("policies", &self.inner.policies)
+            .field("cache", &self.inner.cache.is_some())
+            .field("audits", &self.inner.audits.iter().map(|a| a.name()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Starts building a gateway.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
+    }
+
+    /// Authenticates a request's credentials. With no authenticator configured every request is
+    /// refused: the gateway is never open by default.
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, Error> {
+        match &self.inner.authenticator {
+            Some(auth) => auth.authenticate(credentials).await,
+            None => Err(unauthenticated()),
+        }
+    }
+
+    /// Records a request that ended before the pipeline ran: bad input, an unknown route, or
+    /// (with `authenticated == false`) failed authentication — in which case `ctx.principal` is
+    /// only a placeholder and no policy's `on_complete` runs. Every outcome reaches the audit.
+    pub async fn reject(&self, ctx: RequestContext, error: &Error, authenticated: bool) {
+        let mut pending = pending::Pending::new(self.inner.clone(), ctx, None, false);
+        pending.unauthenticated = !authenticated;
+        let _ = pending.finish(Err(error)).await;
+    }
+
+    /// The models `principal` may use, for `GET /v1/models`.
+    pub fn models(&self, principal: &Principal) -> Vec<ModelInfo> {
+        self.inner.router.models(principal)
+    }
+
+    /// The cache, if one is configured (for stats and flush APIs).
+    pub fn cache(&self) -> Option<&Arc<dyn Cache>> {
+        self.inner.cache.as_ref()
+    }
+
+    /// The names of the configured policies, in order.
+    pub fn policy_names(&self) -> Vec<&str> {
+        self.inner.policies.names()
+    }
+}

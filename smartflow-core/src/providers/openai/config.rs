@@ -1,0 +1,91 @@
+//! `OpenAiConfig`: where an OpenAI-dialect upstream is and how long to wait for it.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::error::Error;
+
+/// Settings of one OpenAI-dialect upstream.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// Base URL including the version prefix, e.g. `https://api.openai.com/v1`.
+    base_url: String,
+    /// Bearer key sent upstream, if the server needs one.
+    pub api_key: Option<SecretString>,
+    /// TCP (and TLS) connect timeout.
+    pub connect_timeout: Duration,
+    /// Time from sending the request to the response headers.
+    pub first_byte_timeout: Duration,
+    /// Longest gap between two stream frames.
+    pub idle_timeout: Duration,
+    /// Whole non-streamed exchange.
+    pub total_timeout: Duration,
+    /// Largest non-streamed response body accepted.
+    pub max_response_bytes: usize,
+    /// Largest single stream event accepted.
+    pub max_event_bytes: usize,
+    /// Idle pooled connections kept per host.
+    pub pool_max_idle_per_host: usize,
+    /// How long an idle pooled connection is kept.
+    pub pool_idle_timeout: Duration,
+}
+
+impl OpenAiConfig {
+    /// Settings for `base_url` (http or https, with a host) with the default timeouts: connect
+    /// 5 s, first byte 120 s, stream idle 120 s, total 600 s; bodies up to 32 MiB, events up to
+    /// 1 MiB.
+    pub fn new(base_url: &str) -> Result<Self, Error> {
+        let uri: http::Uri = base_url.parse().map_err(|_| Error::internal("provider base_url is not a valid URL"))?;
+        match uri.scheme_str() {
+            Some("http" | "https") => {}
+            _ => return Err(Error::internal("provider base_url must start with http:// or https://")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(Error::internal("provider base_url has no host"));
+        }
+        if uri.query().is_some() || base_url.contains('#') || uri.authority().is_some_and(|a| a.as_str().contains('@'))
+        {
+            return Err(Error::internal("provider base_url may not carry a query, fragment or user info"));
+        }
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: None,
+            connect_timeout: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(120),
+            total_timeout: Duration::from_secs(600),
+            max_response_bytes: 32 << 20,
+            max_event_bytes: 1 << 20,
+            pool_max_idle_per_host: 256,
+            pool_idle_timeout: Duration::from_secs(90),
+        })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub(super) fn chat_path(&self) -> String {
+        format!("{}/chat/completions", self.base_url)
+    }
+
+    pub(super) fn embeddings_path(&self) -> String {
+        format!("{}/embeddings", self.base_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert!(OpenAiConfig::new("http://127.0.0.1:8000/v1/").is_ok());
+        assert_eq!(OpenAiConfig::new("https://h/v1/").unwrap().chat_path(), "https://h/v1/chat/completions");
+        for bad in ["ftp://h/v1", "h/v1", "http:///v1", "http://u:p@h/v1", "http://h/v1?x=1", "http://h/v1#f"] {
+            assert!(OpenAiConfig::new(bad).is_err(), "{bad}");
+        }
+    }
+}

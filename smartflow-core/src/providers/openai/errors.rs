@@ -1,0 +1,113 @@
+//! Mapping upstream failures to gateway errors: what the client may see, what is retryable.
+
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+
+/// The longest `retry-after` honoured from an upstream.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Turns a non-2xx upstream answer into an error.
+///
+/// 4xx errors pass through with their status, type, code and message (the client's request was
+/// at fault), except 401/403/404-on-credentials, which mean the gateway's own upstream
+/// credentials are wrong and become a 502 that leaks nothing. 5xx become 502.
+pub(crate) fn from_status(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Error {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |k: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get("error"))
+            .and_then(|e| e.get(k))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let retry_after = retry_after(headers);
+    match status {
+        401 | 403 => {
+            Error::new(ErrorKind::UpstreamServerError, "the upstream provider rejected the gateway's credentials")
+                .with_code("upstream_auth_failed")
+        }
+        400..=499 => {
+            let message = field("message")
+                .map(|m| truncate(&m, 1000))
+                .unwrap_or_else(|| format!("upstream provider returned status {status}"));
+            let mut e = Error::new(ErrorKind::UpstreamClientError, message).with_status(status);
+            if let Some(t) = field("type") {
+                e = e.with_upstream_type(t);
+            }
+            if let Some(c) = field("code") {
+                e = e.with_code(c);
+            }
+            if let Some(p) = field("param") {
+                e = e.with_param(p);
+            }
+            if let Some(after) = retry_after {
+                e = e.with_retry_after(after);
+            }
+            e
+        }
+        _ => {
+            let mut e =
+                Error::new(ErrorKind::UpstreamServerError, format!("upstream provider returned status {status}"))
+                    .with_code("upstream_error");
+            if let Some(after) = retry_after {
+                e = e.with_retry_after(after);
+            }
+            e
+        }
+    }
+}
+
+/// `retry-after-ms`, then `retry-after` (seconds), capped.
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+    let d = get("retry-after-ms")
+        .map(|ms| ms / 1000.0)
+        .or_else(|| get("retry-after"))
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(Duration::from_secs_f64(d).min(MAX_RETRY_AFTER))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_pass_through_and_credentials_do_not() {
+        let body = br#"{"error":{"message":"context too long","type":"invalid_request_error","code":"context_length_exceeded","param":"messages"}}"#;
+        let e = from_status(400, &http::HeaderMap::new(), body);
+        assert_eq!(
+            (e.status_code(), e.message(), e.code()),
+            (400, "context too long", Some("context_length_exceeded"))
+        );
+        let e = from_status(401, &http::HeaderMap::new(), br#"{"error":{"message":"Incorrect API key sk-abc"}}"#);
+        assert_eq!(e.status_code(), 502);
+        assert!(!e.message().contains("sk-abc"));
+        let e = from_status(503, &http::HeaderMap::new(), b"<html>");
+        assert_eq!(e.status_code(), 502);
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn retry_after_is_parsed_and_capped() {
+        let mut h = http::HeaderMap::new();
+        h.insert("retry-after", http::HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", http::HeaderValue::from_static("150"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(150)));
+        h.insert("retry-after-ms", http::HeaderValue::from_static("99999999"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+    }
+}

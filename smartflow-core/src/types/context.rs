@@ -1,0 +1,75 @@
+//! `RequestContext`: everything known about one request while it flows through the pipeline.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+
+use super::Principal;
+use crate::policy::PolicyDecision;
+
+/// Which API the request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/chat/completions`.
+    ChatCompletions,
+    /// `POST /v1/embeddings`.
+    Embeddings,
+    /// `POST /v1/messages`.
+    Messages,
+    /// `GET /v1/models`.
+    Models,
+    /// An MCP tool call.
+    ToolCall,
+}
+
+impl Endpoint {
+    /// A stable label (`chat`, `embeddings`...).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ChatCompletions => "chat",
+            Self::Embeddings => "embeddings",
+            Self::Messages => "messages",
+            Self::Models => "models",
+            Self::ToolCall => "tool_call",
+        }
+    }
+}
+
+/// Per-request state: identity, timing, policy decisions, and typed extensions policies use to
+/// carry their own per-request state from one phase to the next.
+#[derive(Debug)]
+pub struct RequestContext {
+    /// The request id (echoed as `x-request-id`).
+    pub request_id: String,
+    /// Who is calling.
+    pub principal: Arc<Principal>,
+    /// Which API.
+    pub endpoint: Endpoint,
+    /// Monotonic start, for latencies.
+    pub started: Instant,
+    /// Wall-clock start, for audit timestamps.
+    pub started_at: SystemTime,
+    /// Every policy decision so far, in order.
+    pub decisions: Vec<PolicyDecision>,
+    /// Headers policies want on the response (`x-ratelimit-*`).
+    pub response_headers: http::HeaderMap,
+    /// Per-request state of policies and callers.
+    pub extensions: http::Extensions,
+}
+
+impl RequestContext {
+    /// A context for a request that has just been authenticated.
+    pub fn new(request_id: impl Into<String>, principal: Arc<Principal>, endpoint: Endpoint) -> Self {
+        Self {
+            request_id: request_id.into(),
+            principal,
+            endpoint,
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            decisions: Vec::new(),
+            response_headers: http::HeaderMap::new(),
+            extensions: http::Extensions::new(),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `Principal`: who is calling, as every policy sees it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The authenticated caller. Only an `Authenticator` makes one; there is no anonymous principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// The credential's id (never the credential itself).
+    pub key_id: String,
+    /// The end user, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The team.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The department: the information-barrier segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Group memberships.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// The model tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Free-form attributes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Principal {
+    /// A principal with only a key id.
+    pub fn new(key_id: impl Into<String>) -> Self {
+        Self {
+            key_id: key_id.into(),
+            user: None,
+            team: None,
+            department: None,
+            groups: Vec::new(),
+            tier: None,
+            tags: BTreeMap::new(),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Input checks that run before any parsing or routing: JSON nesting depth, conversation size,
+//! and the rule that a request never chooses where it is sent (no `api_base` from clients).
+
+use super::Extra;
+use crate::error::Error;
+
+/// Deepest JSON nesting accepted in a request body.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Most messages accepted in one conversation.
+pub const MAX_MESSAGES: usize = 2_000;
+
+/// Field names that would let a client pick the upstream or its credentials. Smartflow never
+/// honours them: upstreams come from configuration only.
+const UPSTREAM_OVERRIDE_FIELDS: &[&str] = &[
+    "api_base",
+    "base_url",
+    "api_url",
+    "api_key",
+    "custom_host",
+    "azure_endpoint",
+    "aws_endpoint_url",
+    "vertex_location",
+];
+
+/// Top-level fields whose nested keys belong to the user's own schema (tool parameters,
+/// metadata), where a property named `base_url` is legitimate data.
+const USER_SCHEMA_FIELDS: &[&str] = &["tools", "functions", "response_format", "metadata", "tool_choice", "prediction"];
+
+/// Rejects a body whose JSON nests deeper than `max_depth`, without parsing it.
+///
+/// Runs in one pass over the bytes, tracking strings and escapes, so a body of ten thousand `[`
+/// is refused before serde sees it.
+pub fn check_json_depth(body: &[u8], max_depth: usize) -> Result<(), Error> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Err(Error::invalid_request(format!(
+                        "request JSON is nested deeper than {max_depth} levels"
+                    )));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses client-supplied upstream URLs or credentials anywhere in the request's extra fields.
+pub fn reject_client_upstream_overrides(rest: &Extra) -> Result<(), Error> {
+    for (key, value) in rest {
+        if is_override(key) {
+            return Err(override_error(key));
+        }
+        if USER_SCHEMA_FIELDS.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some(obj) = value.as_object() {
+            for nested in obj.keys() {
+                if is_override(nested) {
+                    return Err(override_error(&format!("{key}.{nested}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_override(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    UPSTREAM_OVERRIDE_FIELDS.contains(&lower.as_str())
+}
+
+fn override_error(param: &str) -> Error {
+    Error::invalid_request(
+        "requests may not choose the upstream or its credentials; upstreams come from the gateway's configuration",
+    )
+    .with_param(param.to_owned())
+    .with_code("upstream_override_not_allowed")
+}
+
+/// A client-facing description of a serde_json error, without echoing the body.
+pub(crate) fn describe_json_error(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Eof => "request body is truncated JSON".to_owned(),
+        Category::Syntax => format!("request body is not valid JSON (line {}, column {})", err.line(), err.column()),
+        Category::Data | Category::Io => {
+            // serde's data messages name types and fields, never values beyond a short literal.
+            let text = err.to_string();
+            match text.find(" at line ") {
+                Some(cut) => text[..cut].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_is_counted_outside_strings_only() {
+        let deep = "[".repeat(65);
+        assert!(check_json_depth(deep.as_bytes(), 64).is_err());
+        let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert!(check_json_depth(ok.as_bytes(), 64).is_ok());
+        let quoted = format!("{{\"a\":\"{}\"}}", "[".repeat(500));
+        assert!(check_json_depth(quoted.as_bytes(), 64).is_ok());
+        let escaped = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(500));
+        assert!(check_json_depth(escaped.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn upstream_overrides_are_refused_but_tool_schemas_are_data() {
+        let bad: Extra = serde_json::from_str(r#"{"api_base":"http://evil"}"#).unwrap_or_default();
+        assert!(reject_client_upstream_overrides(&bad).is_err());
+        let nested: Extra =
+            serde_json::from_str(r#"{"litellm_embedding_config":{"api_base":"http://evil"}}"#).unwrap_or_default();
+        let e = reject_client_upstream_overrides(&nested).err();
+        assert_eq!(e.and_then(|e| e.param().map(str::to_owned)).as_deref(), Some("litellm_embedding_config.api_base"));
+        let tools: Extra = serde_json::from_str(
+            r#"{"tools":[{"type":"function","function":{"name":"f","parameters":{"properties":{"base_url":{}}}}}]}"#,
+        )
+        .unwrap_or_default();
+        assert!(reject_client_upstream_overrides(&tools).is_ok());
+    }
+}

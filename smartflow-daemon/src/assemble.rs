@@ -1,0 +1,80 @@
+//! Turns a validated [`Config`] into a [`Gateway`] through the library's public builder — the
+//! daemon has no flow of its own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use smartflow_core::providers::{MockProvider, OpenAiConfig, OpenAiProvider};
+use smartflow_core::routing::{ModelTable, VirtualModel};
+use smartflow_core::{Audit, Gateway, GatewayOptions, Provider, Target};
+use smartflow_policy::audit::{JsonLinesAudit, JsonLinesTarget};
+use smartflow_policy::identity::StaticKeys;
+
+use crate::config::{AuditSink, Config, ProviderKind};
+
+/// Builds the gateway for `config`. `metrics` is shared across reloads so counters survive them.
+pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result<Gateway> {
+    let mut providers: HashMap<&str, Arc<dyn Provider>> = HashMap::new();
+    for p in &config.providers {
+        let provider: Arc<dyn Provider> = match &p.kind {
+            ProviderKind::Mock(mock) => Arc::new(MockProvider::new(p.name.clone(), mock.clone())),
+            ProviderKind::OpenAi(s) => {
+                let mut oc = OpenAiConfig::new(&s.base_url)
+                    .map_err(|e| anyhow::anyhow!("provider {}: {}", p.name, e.message()))?;
+                oc.api_key.clone_from(&s.api_key);
+                if let Some(d) = s.connect_timeout {
+                    oc.connect_timeout = d;
+                }
+                if let Some(d) = s.first_byte_timeout {
+                    oc.first_byte_timeout = d;
+                }
+                if let Some(d) = s.idle_timeout {
+                    oc.idle_timeout = d;
+                }
+                if let Some(d) = s.total_timeout {
+                    oc.total_timeout = d;
+                }
+                if let Some(n) = s.max_response_bytes {
+                    oc.max_response_bytes = n;
+                }
+                Arc::new(
+                    OpenAiProvider::new(p.name.clone(), oc)
+                        .map_err(|e| anyhow::anyhow!("provider {}: {}", p.name, e.message()))?,
+                )
+            }
+        };
+        providers.insert(p.name.as_str(), provider);
+    }
+
+    let mut table = ModelTable::new(config.server.owned_by.clone());
+    for m in &config.models {
+        let mut targets = Vec::with_capacity(m.targets.len());
+        for (provider, model) in &m.targets {
+            let p = providers
+                .get(provider.as_str())
+                .with_context(|| format!("model {}: unknown provider {provider}", m.name))?;
+            targets.push(Arc::new(Target::new(p.clone(), model.clone())));
+        }
+        table
+            .insert(VirtualModel { name: m.name.clone(), kind: m.kind, targets })
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    }
+
+    let mut builder = Gateway::builder()
+        .authenticator(StaticKeys::new(config.keys.iter().cloned()))
+        .router(table)
+        .shared_audit(metrics)
+        .options(GatewayOptions { record_prompts: config.audit.record_prompts });
+    match &config.audit.sink {
+        AuditSink::None => {}
+        AuditSink::Stdout => builder = builder.audit(JsonLinesAudit::open(JsonLinesTarget::Stdout).await?),
+        AuditSink::File(path) => {
+            let sink = JsonLinesAudit::open(JsonLinesTarget::File(path.clone()))
+                .await
+                .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+            builder = builder.audit(sink);
+        }
+    }
+    Ok(builder.build()?)
+}

@@ -1,0 +1,5 @@
+//! The subcommands of `smartflowd`.
+
+pub mod check;
+pub mod keys;
+pub mod serve;

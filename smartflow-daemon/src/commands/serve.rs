@@ -1,0 +1,76 @@
+//! `smartflowd serve`: load, build, listen, then handle signals — SIGHUP reloads, SIGTERM and
+//! SIGINT drain in-flight requests and streams before exiting.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::config::{Config, Overrides};
+use crate::server::{self, Plane};
+use crate::state::{self, Shared};
+
+/// Runs the daemon until a termination signal.
+pub async fn run(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
+    let config = Config::load(path, &overrides)?;
+    crate::logging::init(&config.log);
+    let (metrics, reloads) = state::metrics();
+    let gateway = crate::assemble::gateway(&config, metrics.clone()).await?;
+    let limits = config.server.clone();
+    let shared = Arc::new(Shared::new(gateway, config, overrides, metrics, reloads));
+
+    let data = server::bind(limits.listen).await?;
+    let admin = server::bind(limits.admin_listen).await?;
+    let (data_addr, admin_addr) = (data.local_addr()?, admin.local_addr()?);
+    tracing::info!(data = %data_addr, admin = %admin_addr, "smartflowd listening");
+    // A stable line on stdout for supervisors and tests that start the daemon on port 0.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "smartflowd listening data={data_addr} admin={admin_addr}")?;
+    out.flush()?;
+    drop(out);
+
+    let graceful = GracefulShutdown::new();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    {
+        let servers = async {
+            tokio::join!(
+                server::serve(data, Plane::Data, shared.clone(), &limits, &graceful, stop_rx.clone()),
+                server::serve(admin, Plane::Admin, shared.clone(), &limits, &graceful, stop_rx.clone()),
+            )
+        };
+        tokio::pin!(servers);
+        tokio::select! {
+            _ = &mut servers => {}
+            r = signals(&shared) => {
+                r?;
+                shared.draining.store(true, Ordering::Relaxed);
+                let _ = stop_tx.send(true);
+                servers.await;
+            }
+        }
+    }
+    tracing::info!(open = graceful.count(), "draining connections");
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!("drain timeout reached; closing the remaining connections");
+    }
+    tracing::info!("smartflowd stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT, reloading on every SIGHUP meanwhile.
+async fn signals(shared: &Shared) -> anyhow::Result<()> {
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => { let _ = crate::reload::reload(shared).await; }
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); return Ok(()); }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); return Ok(()); }
+        }
+    }
+}

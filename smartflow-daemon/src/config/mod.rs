@@ -1,0 +1,197 @@
+//! Configuration: the TOML file is parsed into [`raw::RawConfig`] (unknown keys rejected), then
+//! validated into [`Config`], the runtime form with no "not loaded yet" options. Every error
+//! names the file, the line and the key.
+
+mod raw;
+mod secret;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use smartflow_core::ModelKind;
+use smartflow_core::providers::MockConfig;
+use smartflow_policy::identity::{KeyHash, StaticKey};
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Listener and HTTP limits.
+    pub server: ServerConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// The admin key's hash; without one the admin API refuses everything.
+    pub admin_key: Option<KeyHash>,
+    /// Audit sink.
+    pub audit: AuditConfig,
+    /// Virtual keys.
+    pub keys: Vec<StaticKey>,
+    /// Upstreams.
+    pub providers: Vec<ProviderConfig>,
+    /// Virtual models.
+    pub models: Vec<ModelConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Data-plane address.
+    pub listen: SocketAddr,
+    /// Admin address.
+    pub admin_listen: SocketAddr,
+    /// Largest request body (413 above).
+    pub max_body_bytes: usize,
+    /// Largest request head (431 above).
+    pub max_header_bytes: usize,
+    /// Most request headers (431 above).
+    pub max_headers: usize,
+    /// Deepest JSON nesting (400 above).
+    pub max_json_depth: usize,
+    /// Most open client connections; more wait in the accept queue.
+    pub max_connections: usize,
+    /// Time allowed to send a request head (slowloris guard). hyper starts this timer as soon as
+    /// it waits for a request head, so it is also the longest a keep-alive connection stays idle.
+    pub header_read_timeout: Duration,
+    /// Time allowed to send a request body.
+    pub body_read_timeout: Duration,
+    /// Time in-flight requests get to finish on shutdown.
+    pub drain_timeout: Duration,
+    /// `owned_by` in `/v1/models`.
+    pub owned_by: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// A `tracing` filter (`info`, `smartflow=debug`).
+    pub level: String,
+    /// Text or JSON lines.
+    pub json: bool,
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// Where records go.
+    pub sink: AuditSink,
+    /// Record prompt and completion text.
+    pub record_prompts: bool,
+}
+
+/// The audit sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditSink {
+    /// No JSON-lines sink (metrics still count every outcome).
+    None,
+    /// Standard output.
+    Stdout,
+    /// A file.
+    File(PathBuf),
+}
+
+/// One provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// Its name, used in targets.
+    pub name: String,
+    /// Dialect and settings.
+    pub kind: ProviderKind,
+}
+
+/// A provider's dialect.
+#[derive(Debug, Clone)]
+pub enum ProviderKind {
+    /// In-process mock.
+    Mock(MockConfig),
+    /// OpenAI-compatible HTTP API.
+    OpenAi(OpenAiSettings),
+}
+
+/// Settings of an OpenAI-dialect provider.
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// Base URL with version prefix.
+    pub base_url: String,
+    /// Resolved key, if any.
+    pub api_key: Option<SecretString>,
+    /// Connect timeout.
+    pub connect_timeout: Option<Duration>,
+    /// First-byte timeout.
+    pub first_byte_timeout: Option<Duration>,
+    /// Stream idle timeout.
+    pub idle_timeout: Option<Duration>,
+    /// Total timeout.
+    pub total_timeout: Option<Duration>,
+    /// Largest response body.
+    pub max_response_bytes: Option<usize>,
+}
+
+/// One virtual model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelConfig {
+    /// The name clients send.
+    pub name: String,
+    /// Chat or embedding.
+    pub kind: ModelKind,
+    /// `(provider, upstream model)` in failover order.
+    pub targets: Vec<(String, String)>,
+}
+
+/// A configuration error: file, position and what is wrong (never a secret value).
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{location}: {message}")]
+pub struct ConfigError {
+    file: String,
+    location: String,
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn at(path: &Path, text: &str, span: Option<std::ops::Range<usize>>, message: String) -> Self {
+        let location = span
+            .map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(":{line}:{col}")
+            })
+            .unwrap_or_default();
+        Self { file: path.display().to_string(), location, message }
+    }
+}
+
+/// Command-line overrides applied on top of the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--admin-listen`.
+    pub admin_listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Reads, parses and validates `path`, then applies `overrides`.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::at(path, "", None, format!("cannot read the file: {}", e.kind())))?;
+        let mut config = Self::parse(path, &text)?;
+        if let Some(addr) = overrides.listen {
+            config.server.listen = addr;
+        }
+        if let Some(addr) = overrides.admin_listen {
+            config.server.admin_listen = addr;
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates configuration text (`path` names it in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: raw::RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError::at(path, text, e.span(), e.message().to_owned()))?;
+        validate::validate(path, text, raw)
+    }
+}

@@ -1,0 +1,116 @@
+//! `RawConfig`: the TOML file as written. Every table rejects unknown keys, and values that are
+//! checked after parsing keep their source span so errors can name the line.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub(crate) server: RawServer,
+    #[serde(default)]
+    pub(crate) log: RawLog,
+    #[serde(default)]
+    pub(crate) admin: RawAdmin,
+    #[serde(default)]
+    pub(crate) audit: RawAudit,
+    #[serde(default)]
+    pub(crate) keys: Vec<RawKey>,
+    #[serde(default)]
+    pub(crate) providers: Vec<RawProvider>,
+    #[serde(default)]
+    pub(crate) models: Vec<RawModel>,
+}
+
+/// `[server]`: listeners and HTTP limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub(crate) listen: Option<Spanned<String>>,
+    pub(crate) admin_listen: Option<Spanned<String>>,
+    pub(crate) max_body_bytes: Option<Spanned<u64>>,
+    pub(crate) max_header_bytes: Option<Spanned<u64>>,
+    pub(crate) max_headers: Option<Spanned<u64>>,
+    pub(crate) max_json_depth: Option<Spanned<u64>>,
+    pub(crate) max_connections: Option<Spanned<u64>>,
+    pub(crate) header_read_timeout: Option<Spanned<String>>,
+    pub(crate) body_read_timeout: Option<Spanned<String>>,
+    pub(crate) drain_timeout: Option<Spanned<String>>,
+    pub(crate) owned_by: Option<String>,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLog {
+    pub(crate) level: Option<Spanned<String>>,
+    pub(crate) format: Option<Spanned<String>>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    pub(crate) key_hash: Option<Spanned<String>>,
+}
+
+/// `[audit]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAudit {
+    pub(crate) sink: Option<Spanned<String>>,
+    pub(crate) path: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) record_prompts: bool,
+}
+
+/// `[[keys]]`: a virtual key, by hash.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKey {
+    pub(crate) id: Spanned<String>,
+    pub(crate) hash: Spanned<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) team: Option<String>,
+    pub(crate) department: Option<String>,
+    #[serde(default)]
+    pub(crate) groups: Vec<String>,
+    pub(crate) tier: Option<String>,
+    #[serde(default)]
+    pub(crate) tags: std::collections::BTreeMap<String, String>,
+}
+
+/// `[[providers]]`: one upstream. Which fields apply depends on `type`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProvider {
+    pub(crate) name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: Spanned<String>,
+    // openai
+    pub(crate) base_url: Option<Spanned<String>>,
+    pub(crate) api_key: Option<Spanned<String>>,
+    pub(crate) connect_timeout: Option<Spanned<String>>,
+    pub(crate) first_byte_timeout: Option<Spanned<String>>,
+    pub(crate) idle_timeout: Option<Spanned<String>>,
+    pub(crate) total_timeout: Option<Spanned<String>>,
+    pub(crate) max_response_bytes: Option<Spanned<u64>>,
+    // mock
+    pub(crate) behavior: Option<Spanned<String>>,
+    pub(crate) reply: Option<Spanned<String>>,
+    pub(crate) latency: Option<Spanned<String>>,
+    pub(crate) chunk_delay: Option<Spanned<String>>,
+    pub(crate) stream_chunks: Option<Spanned<u64>>,
+    pub(crate) embedding_dimension: Option<Spanned<u64>>,
+}
+
+/// `[[models]]`: a virtual model and its targets (`provider/upstream-model`), in failover order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModel {
+    pub(crate) name: Spanned<String>,
+    pub(crate) kind: Option<Spanned<String>>,
+    pub(crate) targets: Spanned<Vec<Spanned<String>>>,
+}

@@ -1,0 +1,301 @@
+//! From `RawConfig` to `Config`: defaults, ranges, references between sections, secrets.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use smartflow_core::ModelKind;
+use smartflow_core::Principal;
+use smartflow_core::providers::{MockBehavior, MockConfig};
+use smartflow_policy::identity::{KeyHash, StaticKey};
+use toml::Spanned;
+
+use super::raw::{RawConfig, RawProvider};
+use super::{
+    AuditConfig, AuditSink, Config, ConfigError, LogConfig, ModelConfig, OpenAiSettings, ProviderConfig, ProviderKind,
+    ServerConfig, secret,
+};
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl std::fmt::Display,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError::at(self.path, self.text, Some(span), format!("{key}: {message}")))
+    }
+
+    fn duration(&self, v: &Option<Spanned<String>>, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(s) => humantime::parse_duration(s.get_ref())
+                .or_else(|e| {
+                    self.err(s.span(), key, format!("not a duration ({e}); write e.g. \"500ms\", \"10s\", \"5m\""))
+                })
+                .and_then(|d| if d.is_zero() { self.err(s.span(), key, "must be greater than zero") } else { Ok(d) }),
+        }
+    }
+
+    fn opt_duration(&self, v: &Option<Spanned<String>>, key: &str) -> Result<Option<Duration>, ConfigError> {
+        v.as_ref().map(|_| self.duration(v, key, Duration::ZERO)).transpose()
+    }
+
+    fn number(
+        &self,
+        v: &Option<Spanned<u64>>,
+        key: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<usize, ConfigError> {
+        match v {
+            None => Ok(default as usize),
+            Some(n) if (min..=max).contains(n.get_ref()) => Ok(*n.get_ref() as usize),
+            Some(n) => self.err(n.span(), key, format!("must be between {min} and {max}")),
+        }
+    }
+
+    fn addr(&self, v: &Option<Spanned<String>>, key: &str, default: &str) -> Result<std::net::SocketAddr, ConfigError> {
+        match v {
+            None => default.parse().or_else(|_| self.err(0..0, key, "bad default")),
+            Some(s) => s
+                .get_ref()
+                .parse()
+                .or_else(|_| self.err(s.span(), key, "not an address; write IP:PORT, e.g. \"127.0.0.1:8080\"")),
+        }
+    }
+}
+
+pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+    let c = Ctx { path, text };
+    let s = &raw.server;
+    let server = ServerConfig {
+        listen: c.addr(&s.listen, "server.listen", "127.0.0.1:8080")?,
+        admin_listen: c.addr(&s.admin_listen, "server.admin_listen", "127.0.0.1:8081")?,
+        max_body_bytes: c.number(&s.max_body_bytes, "server.max_body_bytes", 10 << 20, 1024, 1 << 30)?,
+        max_header_bytes: c.number(&s.max_header_bytes, "server.max_header_bytes", 64 << 10, 8192, 1 << 20)?,
+        max_headers: c.number(&s.max_headers, "server.max_headers", 100, 8, 1000)?,
+        max_json_depth: c.number(&s.max_json_depth, "server.max_json_depth", 64, 4, 128)?,
+        max_connections: c.number(&s.max_connections, "server.max_connections", 10_000, 1, 1_000_000)?,
+        header_read_timeout: c.duration(
+            &s.header_read_timeout,
+            "server.header_read_timeout",
+            Duration::from_secs(10),
+        )?,
+        body_read_timeout: c.duration(&s.body_read_timeout, "server.body_read_timeout", Duration::from_secs(30))?,
+        drain_timeout: c.duration(&s.drain_timeout, "server.drain_timeout", Duration::from_secs(30))?,
+        owned_by: s.owned_by.clone().unwrap_or_else(|| "smartflow".to_owned()),
+    };
+
+    let log = LogConfig {
+        level: raw.log.level.as_ref().map_or_else(|| "info".to_owned(), |l| l.get_ref().clone()),
+        json: match raw.log.format.as_ref() {
+            None => false,
+            Some(f) if f.get_ref() == "text" => false,
+            Some(f) if f.get_ref() == "json" => true,
+            Some(f) => return c.err(f.span(), "log.format", "must be \"text\" or \"json\""),
+        },
+    };
+
+    let admin_key = match &raw.admin.key_hash {
+        None => None,
+        Some(h) => Some(KeyHash::parse(h.get_ref()).or_else(|e| c.err(h.span(), "admin.key_hash", e))?),
+    };
+
+    let audit = AuditConfig {
+        sink: match (raw.audit.sink.as_ref(), raw.audit.path.as_ref()) {
+            (None, None) => AuditSink::None,
+            (Some(s), None) if s.get_ref() == "none" => AuditSink::None,
+            (Some(s), None) if s.get_ref() == "stdout" => AuditSink::Stdout,
+            (Some(s), Some(p)) if s.get_ref() == "file" => AuditSink::File(PathBuf::from(p.get_ref())),
+            (None, Some(p)) => AuditSink::File(PathBuf::from(p.get_ref())),
+            (Some(s), None) if s.get_ref() == "file" => {
+                return c.err(s.span(), "audit.sink", "\"file\" needs audit.path");
+            }
+            (Some(s), _) => {
+                return c.err(s.span(), "audit.sink", "must be \"none\", \"stdout\" or \"file\" (with audit.path)");
+            }
+        },
+        record_prompts: raw.audit.record_prompts,
+    };
+
+    let mut key_ids = HashSet::new();
+    let mut key_hashes = HashSet::new();
+    let mut keys = Vec::new();
+    for (i, k) in raw.keys.iter().enumerate() {
+        let id = k.id.get_ref();
+        if id.is_empty() || !key_ids.insert(id.clone()) {
+            return c.err(k.id.span(), &format!("keys[{i}].id"), "key ids must be unique and non-empty");
+        }
+        let hash = KeyHash::parse(k.hash.get_ref()).or_else(|e| c.err(k.hash.span(), &format!("keys[{i}].hash"), e))?;
+        if !key_hashes.insert(hash) {
+            return c.err(k.hash.span(), &format!("keys[{i}].hash"), "the same key is configured twice");
+        }
+        let mut principal = Principal::new(id.clone());
+        principal.user.clone_from(&k.user);
+        principal.team.clone_from(&k.team);
+        principal.department.clone_from(&k.department);
+        principal.groups.clone_from(&k.groups);
+        principal.tier.clone_from(&k.tier);
+        principal.tags.clone_from(&k.tags);
+        keys.push(StaticKey { hash, principal });
+    }
+
+    let mut providers = Vec::new();
+    let mut provider_names = HashSet::new();
+    for (i, p) in raw.providers.iter().enumerate() {
+        let name = p.name.get_ref();
+        if name.is_empty() || name.contains('/') || !provider_names.insert(name.clone()) {
+            return c.err(
+                p.name.span(),
+                &format!("providers[{i}].name"),
+                "provider names must be unique, non-empty and contain no '/'",
+            );
+        }
+        providers.push(ProviderConfig { name: name.clone(), kind: provider_kind(&c, i, p)? });
+    }
+
+    let mut models = Vec::new();
+    let mut model_names = HashSet::new();
+    for (i, m) in raw.models.iter().enumerate() {
+        let name = m.name.get_ref();
+        if name.is_empty() || !model_names.insert(name.clone()) {
+            return c.err(m.name.span(), &format!("models[{i}].name"), "model names must be unique and non-empty");
+        }
+        let kind = match m.kind.as_ref() {
+            None => ModelKind::Chat,
+            Some(k) if k.get_ref() == "chat" => ModelKind::Chat,
+            Some(k) if k.get_ref() == "embedding" => ModelKind::Embedding,
+            Some(k) => return c.err(k.span(), &format!("models[{i}].kind"), "must be \"chat\" or \"embedding\""),
+        };
+        if m.targets.get_ref().is_empty() {
+            return c.err(m.targets.span(), &format!("models[{i}].targets"), "a model needs at least one target");
+        }
+        let mut targets = Vec::new();
+        for (j, t) in m.targets.get_ref().iter().enumerate() {
+            let key = format!("models[{i}].targets[{j}]");
+            let Some((provider, model)) = t.get_ref().split_once('/').filter(|(p, m)| !p.is_empty() && !m.is_empty())
+            else {
+                return c.err(t.span(), &key, "a target is \"provider/upstream-model\"");
+            };
+            if !provider_names.contains(provider) {
+                return c.err(t.span(), &key, format!("no provider named `{provider}` is configured"));
+            }
+            targets.push((provider.to_owned(), model.to_owned()));
+        }
+        models.push(ModelConfig { name: name.clone(), kind, targets });
+    }
+
+    Ok(Config { path: path.to_path_buf(), server, log, admin_key, audit, keys, providers, models })
+}
+
+fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind, ConfigError> {
+    let key = |field: &str| format!("providers[{i}].{field}");
+    let only_for = |span: Option<std::ops::Range<usize>>, field: &str, kind: &str| -> Result<(), ConfigError> {
+        match span {
+            Some(s) => c.err(s, &key(field), format!("only applies to providers of type \"{kind}\"")),
+            None => Ok(()),
+        }
+    };
+    match p.kind.get_ref().as_str() {
+        "mock" => {
+            for (span, field) in [
+                (p.base_url.as_ref().map(Spanned::span), "base_url"),
+                (p.api_key.as_ref().map(Spanned::span), "api_key"),
+                (p.connect_timeout.as_ref().map(Spanned::span), "connect_timeout"),
+                (p.first_byte_timeout.as_ref().map(Spanned::span), "first_byte_timeout"),
+                (p.idle_timeout.as_ref().map(Spanned::span), "idle_timeout"),
+                (p.total_timeout.as_ref().map(Spanned::span), "total_timeout"),
+                (p.max_response_bytes.as_ref().map(Spanned::span), "max_response_bytes"),
+            ] {
+                only_for(span, field, "openai")?;
+            }
+            let defaults = MockConfig::default();
+            let behavior = match (p.behavior.as_ref(), p.reply.as_ref()) {
+                (Some(b), Some(r)) if b.get_ref() == "echo" => {
+                    return c.err(r.span(), &key("reply"), "`reply` is for behavior = \"fixed\"");
+                }
+                (Some(b), _) if b.get_ref() == "echo" => MockBehavior::Echo,
+                (Some(b), reply) if b.get_ref() == "fixed" => MockBehavior::Fixed(
+                    reply.map_or(smartflow_core::providers::mock::DEFAULT_REPLY.to_owned(), |r| r.get_ref().clone()),
+                ),
+                (None, reply) => MockBehavior::Fixed(
+                    reply.map_or(smartflow_core::providers::mock::DEFAULT_REPLY.to_owned(), |r| r.get_ref().clone()),
+                ),
+                (Some(b), _) => return c.err(b.span(), &key("behavior"), "must be \"echo\" or \"fixed\""),
+            };
+            let latency =
+                p.latency.as_ref().map(|_| c.duration(&p.latency, &key("latency"), Duration::ZERO)).transpose()?;
+            let chunk_delay = p
+                .chunk_delay
+                .as_ref()
+                .map(|_| c.duration(&p.chunk_delay, &key("chunk_delay"), Duration::ZERO))
+                .transpose()?;
+            Ok(ProviderKind::Mock(MockConfig {
+                behavior,
+                latency: latency.unwrap_or(defaults.latency),
+                chunk_delay: chunk_delay.unwrap_or(defaults.chunk_delay),
+                stream_chunks: c.number(
+                    &p.stream_chunks,
+                    &key("stream_chunks"),
+                    defaults.stream_chunks as u64,
+                    1,
+                    10_000,
+                )?,
+                embedding_dimension: c.number(
+                    &p.embedding_dimension,
+                    &key("embedding_dimension"),
+                    defaults.embedding_dimension as u64,
+                    1,
+                    65_536,
+                )?,
+            }))
+        }
+        "openai" => {
+            for (span, field) in [
+                (p.behavior.as_ref().map(Spanned::span), "behavior"),
+                (p.reply.as_ref().map(Spanned::span), "reply"),
+                (p.latency.as_ref().map(Spanned::span), "latency"),
+                (p.chunk_delay.as_ref().map(Spanned::span), "chunk_delay"),
+                (p.stream_chunks.as_ref().map(Spanned::span), "stream_chunks"),
+                (p.embedding_dimension.as_ref().map(Spanned::span), "embedding_dimension"),
+            ] {
+                only_for(span, field, "mock")?;
+            }
+            let Some(base_url) = p.base_url.as_ref() else {
+                return c.err(p.name.span(), &key("base_url"), "an openai provider needs base_url");
+            };
+            if let Err(e) = smartflow_core::providers::OpenAiConfig::new(base_url.get_ref()) {
+                return c.err(base_url.span(), &key("base_url"), e.message());
+            }
+            let api_key = match p.api_key.as_ref() {
+                None => None,
+                Some(r) => Some(secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key("api_key"), e))?),
+            };
+            Ok(ProviderKind::OpenAi(OpenAiSettings {
+                base_url: base_url.get_ref().clone(),
+                api_key,
+                connect_timeout: c.opt_duration(&p.connect_timeout, &key("connect_timeout"))?,
+                first_byte_timeout: c.opt_duration(&p.first_byte_timeout, &key("first_byte_timeout"))?,
+                idle_timeout: c.opt_duration(&p.idle_timeout, &key("idle_timeout"))?,
+                total_timeout: c.opt_duration(&p.total_timeout, &key("total_timeout"))?,
+                max_response_bytes: p
+                    .max_response_bytes
+                    .as_ref()
+                    .map(|_| c.number(&p.max_response_bytes, &key("max_response_bytes"), 0, 1024, 1 << 31))
+                    .transpose()?,
+            }))
+        }
+        other => c.err(
+            p.kind.span(),
+            &key("type"),
+            format!("unknown provider type `{other}`; expected \"openai\" or \"mock\""),
+        ),
+    }
+}

@@ -1,0 +1,36 @@
+//! Configuration reload (SIGHUP or the admin API): load, validate and build the new gateway
+//! beside the old one, then swap it in whole. In-flight requests keep the generation they
+//! started with; an invalid file changes nothing and says why.
+
+use std::sync::atomic::Ordering;
+
+use crate::config::Config;
+use crate::state::{ReloadLabels, Shared};
+
+/// Reloads from the file the daemon started with. Returns the new generation.
+pub async fn reload(shared: &Shared) -> Result<u64, String> {
+    let path = shared.config.load().path.clone();
+    let result = async {
+        let config = Config::load(&path, &shared.overrides).map_err(|e| e.to_string())?;
+        let old = shared.config.load();
+        if config.server != old.server {
+            tracing::warn!("[server] settings (listeners and limits) change only on restart; the rest of the new configuration applies now");
+        }
+        let gateway = crate::assemble::gateway(&config, shared.metrics.clone()).await.map_err(|e| format!("{e:#}"))?;
+        shared.gateway.store(std::sync::Arc::new(gateway));
+        shared.config.store(std::sync::Arc::new(config));
+        Ok(shared.generation.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+    .await;
+    match &result {
+        Ok(generation) => {
+            shared.reloads.get_or_create(&ReloadLabels { result: "ok" }).inc();
+            tracing::info!(generation, "configuration reloaded");
+        }
+        Err(message) => {
+            shared.reloads.get_or_create(&ReloadLabels { result: "invalid" }).inc();
+            tracing::error!(error = %message, "configuration reload refused; the running configuration is unchanged");
+        }
+    }
+    result
+}

@@ -1,0 +1,186 @@
+//! `MetricsAudit`: turns audit records into Prometheus metrics — requests, latency and
+//! time-to-first-byte histograms, and tokens, by endpoint, model, target and outcome.
+//!
+//! Label values come only from configuration (model and target names of routed requests) and
+//! fixed sets (outcome, error kind), so a client cannot grow the series count: an unknown model
+//! is counted as `-`.
+
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use smartflow_core::{Audit, AuditRecord, Error};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    model: String,
+    target: String,
+    outcome: &'static str,
+    error: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    endpoint: &'static str,
+    model: String,
+    target: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    model: String,
+    target: String,
+    direction: &'static str,
+}
+
+type HistogramFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~65 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 18))
+}
+
+/// A Prometheus registry fed by audit records.
+#[derive(Debug)]
+pub struct MetricsAudit {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: HistogramFamily,
+    ttfb: HistogramFamily,
+    tokens: Family<TokenLabels, Counter>,
+}
+
+impl Default for MetricsAudit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MetricsAudit {
+    /// A fresh registry with the `smartflow_` metrics.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("smartflow");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let ttfb: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register("requests", "Requests by endpoint, model, target and outcome", requests.clone());
+        registry.register("request_duration_seconds", "Request latency, end to end", duration.clone());
+        registry.register("time_to_first_byte_seconds", "Time to the first streamed chunk", ttfb.clone());
+        registry.register("tokens", "Tokens by model, target and direction (input/output)", tokens.clone());
+        Self { registry, requests, duration, ttfb, tokens }
+    }
+
+    /// The registry, to add more metrics or to encode.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The registry, to register the embedding program's own metrics beside these.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    fn observe(&self, r: &AuditRecord) {
+        let routed = r.target.is_some();
+        let model = match (&r.model, routed) {
+            (Some(m), true) => m.clone(),
+            _ => "-".to_owned(),
+        };
+        let target = r.target.clone().unwrap_or_else(|| "-".to_owned());
+        let outcome = r.outcome.label();
+        self.requests
+            .get_or_create(&RequestLabels {
+                endpoint: r.endpoint,
+                model: model.clone(),
+                target: target.clone(),
+                outcome,
+                error: r.error.unwrap_or(""),
+            })
+            .inc();
+        let lat = LatencyLabels { endpoint: r.endpoint, model: model.clone(), target: target.clone(), outcome };
+        self.duration.get_or_create(&lat).observe(r.latency_ms / 1000.0);
+        if let Some(ttfb) = r.ttfb_ms {
+            self.ttfb.get_or_create(&lat).observe(ttfb / 1000.0);
+        }
+        if let Some(u) = r.usage {
+            for (direction, n) in [("input", u.input), ("output", u.output)] {
+                if n > 0 {
+                    self.tokens
+                        .get_or_create(&TokenLabels { model: model.clone(), target: target.clone(), direction })
+                        .inc_by(n);
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Audit for MetricsAudit {
+    fn name(&self) -> &str {
+        "metrics"
+    }
+
+    async fn record(&self, record: &AuditRecord) -> Result<(), Error> {
+        self.observe(record);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use smartflow_core::{Outcome, Principal, TokenUsage};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn records_become_series_and_unknown_models_do_not() {
+        let m = MetricsAudit::new();
+        let mut r = AuditRecord {
+            timestamp_ms: 1,
+            request_id: "r".into(),
+            endpoint: "chat",
+            principal: Principal::new("k"),
+            model: Some("gpt".into()),
+            target: Some("mock/echo".into()),
+            stream: false,
+            outcome: Outcome::Allowed,
+            status: 200,
+            error: None,
+            decisions: vec![],
+            cache: None,
+            usage: Some(TokenUsage { input: 10, output: 5, ..TokenUsage::default() }),
+            latency_ms: 3.0,
+            ttfb_ms: None,
+            prompt: None,
+            completion: None,
+        };
+        m.record(&r).await.unwrap();
+        r.model = Some("attacker-chosen-name".into());
+        r.target = None;
+        r.outcome = Outcome::Failed;
+        r.error = Some("not_found");
+        m.record(&r).await.unwrap();
+        let text = m.render();
+        assert!(text.contains(r#"smartflow_requests_total{endpoint="chat",model="gpt",target="mock/echo",outcome="allowed",error=""} 1"#), "{text}");
+        assert!(
+            text.contains(r#"smartflow_tokens_total{model="gpt",target="mock/echo",direction="input"} 10"#),
+            "{text}"
+        );
+        assert!(!text.contains("attacker-chosen-name"));
+        assert!(text.contains("smartflow_request_duration_seconds_bucket"));
+    }
+}
