@@ -1,0 +1,13 @@
+//! Integration tests: the real `smartflowd` binary on ephemeral ports against an in-repo mock
+//! upstream that speaks the OpenAI wire format.
+
+#![expect(unreachable_pub, reason = "test modules share helpers with `pub`; nothing here is a public API")]
+
+mod cancel;
+mod chat;
+mod errors;
+mod input;
+mod lifecycle;
+mod observability;
+mod support;
+mod upstream;

@@ -1,0 +1,220 @@
+//! Starting the real `smartflowd` binary on ephemeral ports, and small HTTP helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const DEMO_KEY: &str = "sf-demo-key-0001";
+pub const DEMO_HASH: &str = "sha256:2a5ebac4626f7862f451acd04ba500227a2890095f94b4923701f390e560d700";
+
+/// Behaviours of the mock upstream, each served as a virtual model of the same name.
+pub const BEHAVIOURS: &[&str] =
+    &["ok", "err400", "err401", "err429", "err500", "badjson", "slow", "reset", "nodone", "drip", "drip10", "split"];
+
+/// The test configuration: every upstream behaviour as a model, a failover model, an echo
+/// model on the in-process mock, and tight limits so the limit tests are quick.
+pub fn config(upstream: SocketAddr, dir: &std::path::Path) -> String {
+    let mut models = String::new();
+    for b in BEHAVIOURS {
+        models.push_str(&format!("[[models]]\nname = \"{b}\"\ntargets = [\"up/{b}\"]\n\n"));
+    }
+    format!(
+        r#"
+[server]
+max_body_bytes = 65536
+max_header_bytes = 16384
+max_headers = 50
+header_read_timeout = "1s"
+body_read_timeout = "2s"
+drain_timeout = "10s"
+
+[log]
+level = "warn"
+
+[audit]
+sink = "file"
+path = "{audit}"
+
+[[keys]]
+id = "demo"
+hash = "{DEMO_HASH}"
+user = "u1"
+department = "eng"
+
+[[providers]]
+name = "up"
+type = "openai"
+base_url = "http://{upstream}/v1"
+first_byte_timeout = "500ms"
+idle_timeout = "2s"
+
+[[providers]]
+name = "patient"
+type = "openai"
+base_url = "http://{upstream}/v1"
+first_byte_timeout = "60s"
+
+[[providers]]
+name = "closed"
+type = "openai"
+base_url = "http://127.0.0.1:1/v1"
+connect_timeout = "500ms"
+
+[[providers]]
+name = "mock"
+type = "mock"
+behavior = "echo"
+
+{models}
+[[models]]
+name = "failover"
+targets = ["up/err500", "closed/x", "up/ok"]
+
+[[models]]
+name = "slow-patient"
+targets = ["patient/slow"]
+
+[[models]]
+name = "unreachable"
+targets = ["closed/x"]
+
+[[models]]
+name = "echo"
+targets = ["mock/echo"]
+
+[[models]]
+name = "embed"
+kind = "embedding"
+targets = ["up/emb"]
+"#,
+        audit = dir.join("audit.jsonl").display(),
+    )
+}
+
+/// A running daemon; killed when dropped.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+}
+
+impl Daemon {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let text = config(upstream, dir.path());
+        Self::start_with(dir, &text).await
+    }
+
+    pub async fn start_with(dir: tempfile::TempDir, config_text: &str) -> Self {
+        let config_path = dir.path().join("smartflow.toml");
+        std::fs::write(&config_path, config_text).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smartflowd"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let banner = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("daemon did not start in time")
+            .unwrap()
+            .expect("daemon exited before listening");
+        let field = |name: &str| -> SocketAddr {
+            banner.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap().parse().unwrap()
+        };
+        let (addr, admin) = (field("data="), field("admin="));
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, addr, admin, dir, config_path }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let ok = std::process::Command::new("kill").args([&format!("-{sig}"), &pid]).status().unwrap();
+        assert!(ok.success());
+    }
+
+    pub async fn audit_lines(&self) -> Vec<Value> {
+        let text = tokio::fs::read_to_string(self.dir.path().join("audit.jsonl")).await.unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `data:` payloads of an SSE body.
+    pub fn events(&self) -> Vec<String> {
+        self.text().split("\n\n").filter_map(|e| e.strip_prefix("data: ")).map(str::to_owned).collect()
+    }
+
+    /// Asserts an OpenAI-style error with this status.
+    pub fn assert_error(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        let v = self.json();
+        let e = &v["error"];
+        assert!(e["message"].is_string() && e["type"].is_string(), "not an OpenAI error: {v}");
+        assert!(e.get("param").is_some() && e.get("code").is_some(), "error lacks param/code: {v}");
+        assert!(self.header("x-request-id").is_some(), "no x-request-id");
+        v
+    }
+}
+
+pub fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+pub async fn request(method: &str, url: &str, key: Option<&str>, body: impl Into<Bytes>) -> Reply {
+    let mut b = http::Request::builder().method(method).uri(url).header("content-type", "application/json");
+    if let Some(k) = key {
+        b = b.header("authorization", format!("Bearer {k}"));
+    }
+    let resp = client().request(b.body(Full::new(body.into())).unwrap()).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+}
+
+pub async fn post(d: &Daemon, path: &str, body: &str) -> Reply {
+    request("POST", &d.url(path), Some(DEMO_KEY), body.to_owned()).await
+}
+
+pub fn chat_body(model: &str, stream: bool) -> String {
+    format!(r#"{{"model":"{model}","stream":{stream},"messages":[{{"role":"user","content":"hi"}}]}}"#)
+}

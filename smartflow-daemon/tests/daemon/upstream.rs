@@ -1,0 +1,237 @@
+//! An in-repo mock upstream speaking the OpenAI wire format, with scripted behaviours chosen by
+//! the upstream model name in the request body, and a record of what it received and when its
+//! responses were abandoned.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::{Body, Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+type RespBody = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// What the mock saw.
+#[derive(Default)]
+pub struct Record {
+    pub requests: AtomicUsize,
+    pub bodies: Mutex<Vec<Value>>,
+    pub headers: Mutex<Vec<http::HeaderMap>>,
+    /// When a response (stream body or pending handler) was dropped before it finished.
+    pub abandoned: Mutex<Vec<Instant>>,
+}
+
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub record: Arc<Record>,
+}
+
+impl Upstream {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let record = Arc::new(Record::default());
+        let rec = record.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let rec = rec.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(rec.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+        });
+        Self { addr, record }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.record.requests.load(Ordering::SeqCst)
+    }
+
+    pub async fn last_body(&self) -> Value {
+        self.record.bodies.lock().await.last().cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// Marks the response abandoned when dropped before `done` is set.
+struct DropGuard {
+    record: Arc<Record>,
+    done: bool,
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let rec = self.record.clone();
+            let at = Instant::now();
+            // Drop cannot await; the lock is uncontended in tests.
+            if let Ok(mut v) = rec.abandoned.try_lock() {
+                v.push(at);
+            }
+        }
+    }
+}
+
+fn full(status: u16, body: impl Into<Bytes>, ctype: &str) -> Response<RespBody> {
+    let body = http_body_util::Full::new(body.into()).map_err(|never: Infallible| match never {}).boxed_unsync();
+    Response::builder().status(status).header("content-type", ctype).body(body).unwrap()
+}
+
+fn completion(model: &str) -> Value {
+    json!({
+        "id": "chatcmpl-up", "object": "chat.completion", "created": 1, "model": model,
+        "system_fingerprint": "fp_mock",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from upstream"}, "finish_reason": "stop", "logprobs": null}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10, "prompt_tokens_details": {"cached_tokens": 2}}
+    })
+}
+
+fn chunk(model: &str, delta: Value, finish: Option<&str>, with_usage_null: bool) -> Bytes {
+    let mut c = json!({"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+    if with_usage_null {
+        c["usage"] = Value::Null;
+    }
+    Bytes::from(format!("data: {c}\n\n"))
+}
+
+/// A body that yields `frames` with `gap` between them, then optionally fails (connection reset).
+struct Script {
+    frames: std::collections::VecDeque<Bytes>,
+    gap: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    fail_at_end: bool,
+    guard: DropGuard,
+}
+
+impl Body for Script {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(s) = self.sleep.as_mut() {
+            if s.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        match self.frames.pop_front() {
+            Some(f) => {
+                if !self.gap.is_zero() {
+                    self.sleep = Some(Box::pin(tokio::time::sleep(self.gap)));
+                }
+                Poll::Ready(Some(Ok(Frame::data(f))))
+            }
+            None => {
+                self.guard.done = true;
+                if self.fail_at_end {
+                    Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "scripted reset"))))
+                } else {
+                    Poll::Ready(None)
+                }
+            }
+        }
+    }
+}
+
+fn sse(record: &Arc<Record>, frames: Vec<Bytes>, gap: Duration, fail_at_end: bool) -> Response<RespBody> {
+    let body = Script {
+        frames: frames.into(),
+        gap,
+        sleep: None,
+        fail_at_end,
+        guard: DropGuard { record: record.clone(), done: false },
+    };
+    Response::builder().status(200).header("content-type", "text/event-stream").body(body.boxed_unsync()).unwrap()
+}
+
+async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<RespBody>, Infallible> {
+    record.requests.fetch_add(1, Ordering::SeqCst);
+    record.headers.lock().await.push(req.headers().clone());
+    let path = req.uri().path().to_owned();
+    let bytes = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    record.bodies.lock().await.push(body.clone());
+    if path.ends_with("/embeddings") {
+        let resp = json!({"object": "list", "model": body["model"], "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}], "usage": {"prompt_tokens": 2, "total_tokens": 2}});
+        return Ok(full(200, resp.to_string(), "application/json"));
+    }
+    let model = body["model"].as_str().unwrap_or("").to_owned();
+    let stream = body["stream"].as_bool().unwrap_or(false);
+    let usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
+    let error = |status: u16, msg: &str, ty: &str, code: &str| {
+        full(status, json!({"error": {"message": msg, "type": ty, "param": "messages", "code": code}}).to_string(), "application/json")
+    };
+    let ok_frames = |done: bool| {
+        let mut f = vec![chunk(&model, json!({"role": "assistant", "content": ""}), None, usage)];
+        for w in ["Hello", " from", " upstream"] {
+            f.push(chunk(&model, json!({"content": w}), None, usage));
+        }
+        f.push(chunk(&model, json!({}), Some("stop"), usage));
+        if usage {
+            let u = json!({"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": &model, "choices": [],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}});
+            f.push(Bytes::from(format!("data: {u}\n\n")));
+        }
+        if done {
+            f.push(Bytes::from_static(b"data: [DONE]\n\n"));
+        }
+        f
+    };
+    let resp = match model.as_str() {
+        "err400" => error(400, "This model's maximum context length is 10 tokens", "invalid_request_error", "context_length_exceeded"),
+        "err401" => error(401, "Incorrect API key provided: sk-upstr***", "invalid_request_error", "invalid_api_key"),
+        "err429" => {
+            let mut r = error(429, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded");
+            r.headers_mut().insert("retry-after", http::HeaderValue::from_static("3"));
+            r
+        }
+        "err500" => full(500, "internal upstream failure", "text/plain"),
+        "badjson" => full(200, "<html>not json</html>", "text/html"),
+        "slow" => {
+            let mut guard = DropGuard { record: record.clone(), done: false };
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            guard.done = true;
+            full(200, completion(&model).to_string(), "application/json")
+        }
+        "reset" if stream => {
+            let mut frames = ok_frames(false);
+            frames.truncate(2);
+            // Gaps let the frames reach the wire before the reset.
+            sse(&record, frames, Duration::from_millis(20), true)
+        }
+        "nodone" if stream => sse(&record, ok_frames(false), Duration::ZERO, false),
+        "drip" if stream => {
+            let frames = (0..300).map(|i| chunk(&model, json!({"content": format!("t{i} ")}), None, usage)).collect();
+            sse(&record, frames, Duration::from_millis(100), false)
+        }
+        "drip10" if stream => {
+            let mut frames: Vec<Bytes> = (0..10).map(|i| chunk(&model, json!({"content": format!("t{i} ")}), None, usage)).collect();
+            frames.push(chunk(&model, json!({}), Some("stop"), usage));
+            frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
+            sse(&record, frames, Duration::from_millis(100), false)
+        }
+        "split" if stream => {
+            // Every event split across frames at awkward points, with \r\n line ends.
+            let joined: Vec<u8> = ok_frames(true).iter().flat_map(|b| b.to_vec()).collect();
+            let text = String::from_utf8(joined).unwrap().replace("\n", "\r\n");
+            let frames = text.as_bytes().chunks(7).map(Bytes::copy_from_slice).collect();
+            sse(&record, frames, Duration::ZERO, false)
+        }
+        _ if stream => sse(&record, ok_frames(true), Duration::ZERO, false),
+        _ => full(200, completion(&model).to_string(), "application/json"),
+    };
+    Ok(resp)
+}
