@@ -75,4 +75,9 @@ pub trait Audit: Send + Sync + 'static {
 
     /// Records one outcome. An error means the record could not be made durable.
     async fn record(&self, record: &AuditRecord) -> Result<(), Error>;
+
+    /// Makes every record accepted so far durable (called on shutdown). Default: nothing to do.
+    async fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }

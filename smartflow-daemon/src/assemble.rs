@@ -16,6 +16,9 @@ use crate::config::{AuditSink, Config, ProviderKind};
 /// Builds the gateway for `config`. `metrics` is shared across reloads so counters survive them.
 pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result<Gateway> {
     let mut providers: HashMap<&str, Arc<dyn Provider>> = HashMap::new();
+    let needs_tls =
+        config.providers.iter().any(|p| matches!(&p.kind, ProviderKind::OpenAi(s) if s.base_url.starts_with("https:")));
+    let roots = if needs_tls { crate::tls::system_roots() } else { Arc::new(rustls::RootCertStore::empty()) };
     for p in &config.providers {
         let provider: Arc<dyn Provider> = match &p.kind {
             ProviderKind::Mock(mock) => Arc::new(MockProvider::new(p.name.clone(), mock.clone())),
@@ -23,6 +26,7 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
                 let mut oc = OpenAiConfig::new(&s.base_url)
                     .map_err(|e| anyhow::anyhow!("provider {}: {}", p.name, e.message()))?;
                 oc.api_key.clone_from(&s.api_key);
+                oc.root_certificates = roots.clone();
                 if let Some(d) = s.connect_timeout {
                     oc.connect_timeout = d;
                 }

@@ -12,3 +12,4 @@ pub mod logging;
 pub mod reload;
 pub mod server;
 pub mod state;
+pub mod tls;

@@ -13,8 +13,15 @@ pub async fn reload(shared: &Shared) -> Result<u64, String> {
     let result = async {
         let config = Config::load(&path, &shared.overrides).map_err(|e| e.to_string())?;
         let old = shared.config.load();
-        if config.server != old.server {
-            tracing::warn!("[server] settings (listeners and limits) change only on restart; the rest of the new configuration applies now");
+        let mut new_server = config.server.clone();
+        new_server.owned_by.clone_from(&old.server.owned_by);
+        if new_server != old.server {
+            tracing::warn!(
+                "[server] listeners and limits change only on restart; the rest of the new configuration applies now"
+            );
+        }
+        if config.log != old.log {
+            tracing::warn!("[log] settings change only on restart");
         }
         let gateway = crate::assemble::gateway(&config, shared.metrics.clone()).await.map_err(|e| format!("{e:#}"))?;
         shared.gateway.store(std::sync::Arc::new(gateway));

@@ -62,12 +62,11 @@ impl Gateway {
         if self.inner.options.record_prompts {
             p.completion = resp.choices.first().and_then(|c| c.message.text());
         }
-        if p.cache.is_none() && p.target.is_some() && is_cacheable(&resp) {
-            if let Some(cache) = &self.inner.cache {
-                if let Err(e) = cache.put(&p.ctx, req, &resp).await {
-                    tracing::warn!(request_id = %p.ctx.request_id, error = %e, "cache store failed");
-                }
-            }
+        if let Some(cache) = self.inner.cache.as_ref().filter(|_| p.cache.is_none() && p.target.is_some())
+            && is_cacheable(&resp)
+            && let Err(e) = cache.put(&p.ctx, req, &resp).await
+        {
+            tracing::warn!(request_id = %p.ctx.request_id, error = %e, "cache store failed");
         }
         Ok(Served { value: resp, meta: meta(p) })
     }

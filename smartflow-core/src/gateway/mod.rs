@@ -92,13 +92,26 @@ impl Gateway {
         }
     }
 
-    /// Records a request that ended before the pipeline ran: bad input, an unknown route, or
-    /// (with `authenticated == false`) failed authentication — in which case `ctx.principal` is
-    /// only a placeholder and no policy's `on_complete` runs. Every outcome reaches the audit.
-    pub async fn reject(&self, ctx: RequestContext, error: &Error, authenticated: bool) {
+    /// Records the outcome of a request the pipeline did not run: bad input, an unknown route,
+    /// a model listing, or (with `authenticated == false`) failed authentication — in which case
+    /// `ctx.principal` is only a placeholder and no policy's `on_complete` runs. With this, every
+    /// request reaches the audit.
+    pub async fn record_outcome(&self, ctx: RequestContext, result: Result<(), &Error>, authenticated: bool) {
         let mut pending = pending::Pending::new(self.inner.clone(), ctx, None, false);
         pending.unauthenticated = !authenticated;
-        let _ = pending.finish(Err(error)).await;
+        let _ = pending.finish(result).await;
+    }
+
+    /// Flushes every audit sink; call it before the process exits.
+    pub async fn flush_audit(&self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for sink in &self.inner.audits {
+            if let Err(e) = sink.flush().await {
+                tracing::error!(sink = sink.name(), error = %e, "audit sink failed to flush");
+                result = Err(e);
+            }
+        }
+        result
     }
 
     /// The models `principal` may use, for `GET /v1/models`.

@@ -19,6 +19,8 @@ pub enum Endpoint {
     Messages,
     /// `GET /v1/models`.
     Models,
+    /// A path or method no route serves.
+    Unrouted,
     /// An MCP tool call.
     ToolCall,
 }
@@ -31,6 +33,7 @@ impl Endpoint {
             Self::Embeddings => "embeddings",
             Self::Messages => "messages",
             Self::Models => "models",
+            Self::Unrouted => "unrouted",
             Self::ToolCall => "tool_call",
         }
     }

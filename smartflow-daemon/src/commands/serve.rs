@@ -57,6 +57,7 @@ pub async fn run(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
     if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
         tracing::warn!("drain timeout reached; closing the remaining connections");
     }
+    let _ = shared.gateway.load().flush_audit().await;
     tracing::info!("smartflowd stopped");
     Ok(())
 }

@@ -45,6 +45,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, limits: BodyLimits, req: Request
         (&Method::GET, "/metrics") => super::metrics(&shared, &request_id),
         (_, p) if ROUTES.iter().any(|(_, r, _)| *r == p) => {
             let e = Error::invalid_request(format!("method {method} is not allowed on {p}")).with_status(405);
+            unrouted(&shared, &request_id, &e).await;
             let mut r = respond::error(&e, &request_id);
             let allow: Vec<&str> = ROUTES.iter().filter(|(_, r, _)| *r == p).map(|(m, _, _)| *m).collect();
             if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
@@ -52,14 +53,22 @@ pub(crate) async fn handle(shared: Arc<Shared>, limits: BodyLimits, req: Request
             }
             r
         }
-        _ => respond::error(
-            &Error::new(ErrorKind::NotFound, "unknown route; see /v1/chat/completions, /v1/embeddings, /v1/models")
-                .with_code("unknown_url"),
-            &request_id,
-        ),
+        _ => {
+            let e =
+                Error::new(ErrorKind::NotFound, "unknown route; see /v1/chat/completions, /v1/embeddings, /v1/models")
+                    .with_code("unknown_url");
+            unrouted(&shared, &request_id, &e).await;
+            respond::error(&e, &request_id)
+        }
     };
     respond::set_request_id(&mut resp, &request_id);
     resp
+}
+
+/// Audits a request for no route (unauthenticated: it never reached a key check).
+async fn unrouted(shared: &Shared, request_id: &str, e: &Error) {
+    let ctx = RequestContext::new(request_id, Arc::new(Principal::new("-")), Endpoint::Unrouted);
+    shared.gateway.load().record_outcome(ctx, Err(e), false).await;
 }
 
 /// Authenticates; on failure the rejection is audited and the 401 returned.
@@ -73,7 +82,7 @@ async fn principal(
         Ok(p) => Ok(p),
         Err(e) => {
             let ctx = RequestContext::new(request_id, Arc::new(Principal::new("-")), endpoint);
-            gateway.reject(ctx, &e, false).await;
+            gateway.record_outcome(ctx, Err(&e), false).await;
             Err(respond::error(&e, request_id))
         }
     }
@@ -94,7 +103,7 @@ async fn chat(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, reque
     let chat_req = match parsed {
         Ok(r) => r,
         Err(e) => {
-            gateway.reject(ctx, &e, true).await;
+            gateway.record_outcome(ctx, Err(&e), true).await;
             return respond::error(&e, request_id);
         }
     };
@@ -141,7 +150,7 @@ async fn embeddings(shared: &Shared, limits: BodyLimits, req: Request<Incoming>,
     let emb_req = match parsed {
         Ok(r) => r,
         Err(e) => {
-            gateway.reject(ctx, &e, true).await;
+            gateway.record_outcome(ctx, Err(&e), true).await;
             return respond::error(&e, request_id);
         }
     };
@@ -165,6 +174,8 @@ async fn models(shared: &Shared, req: Request<Incoming>, request_id: &str, one: 
         Err(resp) => return resp,
     };
     let models = gateway.models(&principal);
+    let ctx = RequestContext::new(request_id, Arc::new(principal), Endpoint::Models);
+    gateway.record_outcome(ctx, Ok(()), true).await;
     let body = match one {
         None => serde_json::to_vec(&serde_json::json!({"object": "list", "data": models})),
         Some(id) => match models.iter().find(|m| m.id == id) {

@@ -44,7 +44,11 @@ async fn client_disconnect_mid_stream_cancels_the_upstream() {
     let closed_at = tokio::time::Instant::now();
     drop(s);
     let at = wait_abandoned(&up).await.expect("the upstream stream was never cancelled");
-    assert!(at.duration_since(closed_at) < Duration::from_secs(1), "cancelled after {:?}", at.duration_since(closed_at));
+    assert!(
+        at.duration_since(closed_at) < Duration::from_secs(1),
+        "cancelled after {:?}",
+        at.duration_since(closed_at)
+    );
     let audit = crate::chat::wait_for_audit(&d, 1).await;
     assert_eq!(audit[0]["outcome"], "cancelled");
     assert!(audit[0]["usage"]["output"].as_u64().unwrap() > 0, "partial output is billed, never zero");
@@ -66,5 +70,9 @@ async fn client_disconnect_while_waiting_cancels_the_upstream() {
     let closed_at = tokio::time::Instant::now();
     drop(s);
     let at = wait_abandoned(&up).await.expect("the upstream request was never cancelled");
-    assert!(at.duration_since(closed_at) < Duration::from_secs(1), "cancelled after {:?}", at.duration_since(closed_at));
+    assert!(
+        at.duration_since(closed_at) < Duration::from_secs(1),
+        "cancelled after {:?}",
+        at.duration_since(closed_at)
+    );
 }

@@ -128,7 +128,8 @@ async fn embeddings_and_models() {
     assert_eq!(r.json()["model"], "embed");
     assert_eq!(up.last_body().await["model"], "emb");
     let r = request("GET", &d.url("/v1/models"), Some(DEMO_KEY), "").await;
-    let ids: Vec<String> = r.json()["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> =
+        r.json()["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
     assert!(ids.contains(&"ok".to_owned()) && ids.contains(&"echo".to_owned()) && ids.contains(&"embed".to_owned()));
     assert_eq!(r.json()["object"], "list");
     let r = request("GET", &d.url("/v1/models/echo"), Some(DEMO_KEY), "").await;

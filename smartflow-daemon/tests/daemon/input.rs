@@ -13,20 +13,37 @@ use crate::upstream::Upstream;
 async fn bad_bodies_are_400_and_never_forwarded() {
     let up = Upstream::start().await;
     let d = Daemon::start(up.addr).await;
-    let deep = format!(r#"{{"model":"ok","messages":[{{"role":"user","content":"x"}}],"x":{}{}}}"#, "[".repeat(100), "]".repeat(100));
+    let deep = format!(
+        r#"{{"model":"ok","messages":[{{"role":"user","content":"x"}}],"x":{}{}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
+    );
     let cases: Vec<(&str, String, Option<&str>)> = vec![
         ("invalid json", "{not json".into(), None),
         ("truncated json", r#"{"model":"ok","messages":[{"role":"user","#.into(), None),
         ("wrong type", r#"{"model":"ok","messages":"hello"}"#.into(), Some("messages")),
-        ("wrong role", r#"{"model":"ok","messages":[{"role":"wizard","content":"x"}]}"#.into(), Some("messages[0].role")),
+        (
+            "wrong role",
+            r#"{"model":"ok","messages":[{"role":"wizard","content":"x"}]}"#.into(),
+            Some("messages[0].role"),
+        ),
         ("missing model", r#"{"messages":[{"role":"user","content":"x"}]}"#.into(), None),
         ("empty model", r#"{"model":"","messages":[{"role":"user","content":"x"}]}"#.into(), Some("model")),
         ("empty messages", r#"{"model":"ok","messages":[]}"#.into(), Some("messages")),
         ("deep nesting", deep, None),
         ("empty body", String::new(), None),
         ("not an object", "[1,2,3]".into(), None),
-        ("client api_base", r#"{"model":"ok","messages":[{"role":"user","content":"x"}],"api_base":"http://evil"}"#.into(), Some("api_base")),
-        ("nested api_base", r#"{"model":"ok","messages":[{"role":"user","content":"x"}],"extra_config":{"base_url":"http://evil"}}"#.into(), Some("extra_config.base_url")),
+        (
+            "client api_base",
+            r#"{"model":"ok","messages":[{"role":"user","content":"x"}],"api_base":"http://evil"}"#.into(),
+            Some("api_base"),
+        ),
+        (
+            "nested api_base",
+            r#"{"model":"ok","messages":[{"role":"user","content":"x"}],"extra_config":{"base_url":"http://evil"}}"#
+                .into(),
+            Some("extra_config.base_url"),
+        ),
     ];
     for (name, body, param) in cases {
         let r = post(&d, "/v1/chat/completions", &body).await;
@@ -47,13 +64,26 @@ async fn bad_bodies_are_400_and_never_forwarded() {
 async fn every_v1_route_needs_a_key() {
     let up = Upstream::start().await;
     let d = Daemon::start(up.addr).await;
-    let tokens = [None, Some(""), Some("wrong"), Some("' OR '1'='1"), Some("sf-demo-key-0002"), Some("sf-demo-key-000"), Some(&*"k".repeat(60_000))];
+    let tokens = [
+        None,
+        Some(""),
+        Some("wrong"),
+        Some("' OR '1'='1"),
+        Some("sf-demo-key-0002"),
+        Some("sf-demo-key-000"),
+        Some(&*"k".repeat(60_000)),
+    ];
     for (method, path, guarded) in smartflow_daemon::server::data::ROUTES {
         let path = path.replace("{model}", "ok");
         for token in tokens {
             let r = request(method, &d.url(&path), token, chat_body("ok", false)).await;
             if *guarded {
-                assert!(r.status == 401 || r.status == 431, "{method} {path} with {:?}: {}", token.map(|t| &t[..t.len().min(20)]), r.status);
+                assert!(
+                    r.status == 401 || r.status == 431,
+                    "{method} {path} with {:?}: {}",
+                    token.map(|t| &t[..t.len().min(20)]),
+                    r.status
+                );
                 if r.status == 401 {
                     r.assert_error(401);
                 }
@@ -149,7 +179,9 @@ async fn slow_bodies_are_408() {
     let up = Upstream::start().await;
     let d = Daemon::start(up.addr).await;
     let mut s = TcpStream::connect(d.addr).await.unwrap();
-    let head = format!("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {DEMO_KEY}\r\ncontent-length: 100\r\n\r\n{{\"mo");
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {DEMO_KEY}\r\ncontent-length: 100\r\n\r\n{{\"mo"
+    );
     s.write_all(head.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 4096];
     let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();

@@ -34,7 +34,8 @@ async fn sighup_reloads_and_an_invalid_file_keeps_the_old_config() {
     assert!(reloaded, "SIGHUP did not apply the new model");
     assert!(metric(&d, r#"smartflow_config_reloads_total{result="ok"} 1"#).await);
 
-    std::fs::write(&d.config_path, text.replace("[[models]]\nname = \"added\"", "[[models]]\nnmae = \"added\"")).unwrap();
+    std::fs::write(&d.config_path, text.replace("[[models]]\nname = \"added\"", "[[models]]\nnmae = \"added\""))
+        .unwrap();
     d.signal("HUP");
     let mut refused = false;
     for _ in 0..100 {
@@ -66,6 +67,9 @@ async fn sigterm_drains_in_flight_streams_then_exits() {
     let status = tokio::time::timeout(Duration::from_secs(10), d.child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "exit status {status}");
     assert!(tokio::net::TcpStream::connect(d.addr).await.is_err(), "still accepting after shutdown");
+    let audit = d.audit_lines().await;
+    assert_eq!(audit.len(), 1, "the drained stream's audit record was flushed before exit");
+    assert_eq!(audit[0]["outcome"], "allowed");
 }
 
 #[tokio::test]
@@ -74,8 +78,16 @@ async fn check_names_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("[server]\nlisten = \"127.0.0.1:8080\"\nlisten_typo = 1\n", ":3:1", "unknown field `listen_typo`"),
-        ("[[providers]]\nname = \"p\"\ntype = \"openai\"\nbase_url = \"http://h/v1\"\napi_key = \"sk-live-SECRET\"\n", ":5:11", "providers[0].api_key"),
-        ("[[models]]\nname = \"m\"\ntargets = [\"nope/x\"]\n", ":3:12", "models[0].targets[0]: no provider named `nope`"),
+        (
+            "[[providers]]\nname = \"p\"\ntype = \"openai\"\nbase_url = \"http://h/v1\"\napi_key = \"sk-live-SECRET\"\n",
+            ":5:11",
+            "providers[0].api_key",
+        ),
+        (
+            "[[models]]\nname = \"m\"\ntargets = [\"nope/x\"]\n",
+            ":3:12",
+            "models[0].targets[0]: no provider named `nope`",
+        ),
         ("[server]\nheader_read_timeout = \"soon\"\n", ":2:23", "server.header_read_timeout"),
         ("[[keys]]\nid = \"a\"\nhash = \"sha256:zz\"\n", ":3:8", "keys[0].hash"),
     ];

@@ -2,6 +2,12 @@
 //! upstream that speaks the OpenAI wire format.
 
 #![expect(unreachable_pub, reason = "test modules share helpers with `pub`; nothing here is a public API")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support code: a failed set-up step is a failed test"
+)]
 
 mod cancel;
 mod chat;

@@ -37,12 +37,19 @@ async fn metrics_count_requests_by_model_target_and_outcome() {
     let mut text = String::new();
     for _ in 0..100 {
         text = request("GET", &d.url("/metrics"), None, "").await.text();
-        if text.contains(r#"smartflow_requests_total{endpoint="chat",model="ok",target="up/ok",outcome="allowed",error=""} 2"#) {
+        if text.contains(
+            r#"smartflow_requests_total{endpoint="chat",model="ok",target="up/ok",outcome="allowed",error=""} 2"#,
+        ) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert!(text.contains(r#"smartflow_requests_total{endpoint="chat",model="ok",target="up/ok",outcome="allowed",error=""} 2"#), "{text}");
+    assert!(
+        text.contains(
+            r#"smartflow_requests_total{endpoint="chat",model="ok",target="up/ok",outcome="allowed",error=""} 2"#
+        ),
+        "{text}"
+    );
     assert!(text.contains(r#"smartflow_tokens_total{model="ok",target="up/ok",direction="output"} 6"#), "{text}");
     assert!(text.contains("smartflow_time_to_first_byte_seconds_bucket"), "{text}");
     assert!(text.contains("smartflow_request_duration_seconds_bucket"));

@@ -49,7 +49,8 @@ impl Upstream {
                 let rec = rec.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| handle(rec.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         });
@@ -172,7 +173,11 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
     let stream = body["stream"].as_bool().unwrap_or(false);
     let usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
     let error = |status: u16, msg: &str, ty: &str, code: &str| {
-        full(status, json!({"error": {"message": msg, "type": ty, "param": "messages", "code": code}}).to_string(), "application/json")
+        full(
+            status,
+            json!({"error": {"message": msg, "type": ty, "param": "messages", "code": code}}).to_string(),
+            "application/json",
+        )
     };
     let ok_frames = |done: bool| {
         let mut f = vec![chunk(&model, json!({"role": "assistant", "content": ""}), None, usage)];
@@ -191,7 +196,12 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
         f
     };
     let resp = match model.as_str() {
-        "err400" => error(400, "This model's maximum context length is 10 tokens", "invalid_request_error", "context_length_exceeded"),
+        "err400" => error(
+            400,
+            "This model's maximum context length is 10 tokens",
+            "invalid_request_error",
+            "context_length_exceeded",
+        ),
         "err401" => error(401, "Incorrect API key provided: sk-upstr***", "invalid_request_error", "invalid_api_key"),
         "err429" => {
             let mut r = error(429, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded");
@@ -218,7 +228,8 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
             sse(&record, frames, Duration::from_millis(100), false)
         }
         "drip10" if stream => {
-            let mut frames: Vec<Bytes> = (0..10).map(|i| chunk(&model, json!({"content": format!("t{i} ")}), None, usage)).collect();
+            let mut frames: Vec<Bytes> =
+                (0..10).map(|i| chunk(&model, json!({"content": format!("t{i} ")}), None, usage)).collect();
             frames.push(chunk(&model, json!({}), Some("stop"), usage));
             frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
             sse(&record, frames, Duration::from_millis(100), false)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use smartflow_core::{Audit, AuditRecord, Error, ErrorKind};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Where the lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,13 @@ pub enum JsonLinesTarget {
 /// A JSON-lines audit sink.
 #[derive(Debug)]
 pub struct JsonLinesAudit {
-    tx: mpsc::Sender<Vec<u8>>,
+    tx: mpsc::Sender<Msg>,
+}
+
+#[derive(Debug)]
+enum Msg {
+    Line(Vec<u8>),
+    Flush(oneshot::Sender<std::io::Result<()>>),
 }
 
 impl JsonLinesAudit {
@@ -44,18 +50,36 @@ impl JsonLinesAudit {
     }
 }
 
-async fn write_lines(writer: Box<dyn tokio::io::AsyncWrite + Send + Unpin>, mut rx: mpsc::Receiver<Vec<u8>>) {
+async fn write_lines(writer: Box<dyn tokio::io::AsyncWrite + Send + Unpin>, mut rx: mpsc::Receiver<Msg>) {
     let mut out = tokio::io::BufWriter::new(writer);
-    while let Some(line) = rx.recv().await {
-        let mut result = out.write_all(&line).await;
-        while result.is_ok() {
-            match rx.try_recv() {
-                Ok(more) => result = out.write_all(&more).await,
-                Err(_) => break,
+    let mut waiting: Vec<oneshot::Sender<std::io::Result<()>>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut result = Ok(());
+        let mut next = Some(first);
+        // Write everything queued, then flush once.
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(line) => {
+                    if result.is_ok() {
+                        result = out.write_all(&line).await;
+                    }
+                }
+                Msg::Flush(ack) => waiting.push(ack),
             }
+            next = rx.try_recv().ok();
         }
-        if let Err(e) = result.and(out.flush().await) {
+        let result = match result {
+            Ok(()) => out.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
             tracing::error!(error = %e, "audit log write failed");
+        }
+        for ack in waiting.drain(..) {
+            let _ = ack.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            });
         }
     }
     let _ = out.flush().await;
@@ -70,7 +94,36 @@ impl Audit for JsonLinesAudit {
     async fn record(&self, record: &AuditRecord) -> Result<(), Error> {
         let mut line = serde_json::to_vec(record).map_err(|_| Error::internal("could not encode an audit record"))?;
         line.push(b'\n');
-        self.tx.send(line).await.map_err(|_| Error::new(ErrorKind::Unavailable, "the audit writer has stopped"))
+        self.tx.send(Msg::Line(line)).await.map_err(|_| stopped())
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        let (ack, done) = oneshot::channel();
+        self.tx.send(Msg::Flush(ack)).await.map_err(|_| stopped())?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Error::new(ErrorKind::Unavailable, "the audit log could not be written")),
+            Err(_) => Err(stopped()),
+        }
+    }
+}
+
+fn stopped() -> Error {
+    Error::new(ErrorKind::Unavailable, "the audit writer has stopped")
+}
+
+#[cfg(test)]
+mod flush_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn flush_waits_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let sink = JsonLinesAudit::open(JsonLinesTarget::File(path.clone())).await.unwrap();
+        sink.record(&super::tests::record("x")).await.unwrap();
+        sink.flush().await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
     }
 }
 
@@ -82,7 +135,7 @@ mod tests {
 
     use super::*;
 
-    fn record(id: &str) -> AuditRecord {
+    pub(super) fn record(id: &str) -> AuditRecord {
         AuditRecord {
             timestamp_ms: 1,
             request_id: id.to_owned(),

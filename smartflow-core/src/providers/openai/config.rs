@@ -1,7 +1,9 @@
 //! `OpenAiConfig`: where an OpenAI-dialect upstream is and how long to wait for it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::RootCertStore;
 use secrecy::SecretString;
 
 use crate::error::Error;
@@ -13,6 +15,10 @@ pub struct OpenAiConfig {
     base_url: String,
     /// Bearer key sent upstream, if the server needs one.
     pub api_key: Option<SecretString>,
+    /// Certificate authorities trusted for `https` upstreams. Empty by default: this crate reads
+    /// no files, so the caller supplies the system's roots (the daemon loads them) or its own CA
+    /// bundle. Plain-`http` upstreams need none.
+    pub root_certificates: Arc<RootCertStore>,
     /// TCP (and TLS) connect timeout.
     pub connect_timeout: Duration,
     /// Time from sending the request to the response headers.
@@ -51,6 +57,7 @@ impl OpenAiConfig {
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key: None,
+            root_certificates: Arc::new(RootCertStore::empty()),
             connect_timeout: Duration::from_secs(5),
             first_byte_timeout: Duration::from_secs(120),
             idle_timeout: Duration::from_secs(120),

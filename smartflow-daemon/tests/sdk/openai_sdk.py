@@ -1,0 +1,140 @@
+"""The official `openai` Python package as a real client of smartflowd.
+
+Usage: python openai_sdk.py PATH/TO/smartflowd PATH/TO/quickstart.toml
+
+Starts the daemon on ephemeral ports with the quickstart configuration (demo key, mock
+provider), then drives it through the SDK: a plain call, a streamed call, the model list,
+embeddings, and the SDK's own error classes for a wrong key and an unknown model.
+"""
+
+import subprocess
+import sys
+import traceback
+
+import openai
+
+DEMO_KEY = "sf-demo-key-0001"
+
+
+def start(binary, config):
+    proc = subprocess.Popen(
+        [binary, "serve", "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    banner = proc.stdout.readline()
+    fields = dict(w.split("=", 1) for w in banner.split() if "=" in w)
+    if "data" not in fields:
+        proc.kill()
+        raise RuntimeError(f"smartflowd did not start: {banner!r}")
+    return proc, f"http://{fields['data']}/v1"
+
+
+def test_chat(client):
+    r = client.chat.completions.create(
+        model="smartflow-echo", messages=[{"role": "user", "content": "Say it back exactly."}]
+    )
+    assert r.choices[0].message.content == "Say it back exactly.", r
+    assert r.model == "smartflow-echo"
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens > 0
+
+
+def test_chat_raw_headers(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model="smartflow-mock", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert raw.headers["x-smartflow-target"] == "mock/mock-1"
+    assert raw.headers["x-request-id"].startswith("req_")
+
+
+def test_stream(client):
+    stream = client.chat.completions.create(
+        model="smartflow-echo",
+        messages=[{"role": "user", "content": "one two three four five six seven eight nine ten"}],
+        stream=True,
+    )
+    parts, finish = [], None
+    for chunk in stream:
+        if chunk.choices:
+            parts.append(chunk.choices[0].delta.content or "")
+            finish = chunk.choices[0].finish_reason or finish
+    assert "".join(parts) == "one two three four five six seven eight nine ten", parts
+    assert finish == "stop"
+    assert len(parts) > 2, "the answer arrived in several chunks"
+
+
+def test_stream_usage(client):
+    stream = client.chat.completions.create(
+        model="smartflow-mock",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    assert chunks[-1].choices == []
+
+
+def test_models(client):
+    ids = {m.id for m in client.models.list()}
+    assert {"smartflow-mock", "smartflow-echo", "smartflow-embed"} <= ids, ids
+    assert client.models.retrieve("smartflow-echo").id == "smartflow-echo"
+
+
+def test_embeddings(client):
+    r = client.embeddings.create(model="smartflow-embed", input=["alpha", "beta"])
+    assert len(r.data) == 2 and len(r.data[0].embedding) > 0
+
+
+def test_errors(client, base_url):
+    bad = openai.OpenAI(base_url=base_url, api_key="not-a-key", max_retries=0)
+    try:
+        bad.models.list()
+        raise AssertionError("a wrong key was accepted")
+    except openai.AuthenticationError as e:
+        assert e.status_code == 401
+    try:
+        client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+        raise AssertionError("an unknown model was served")
+    except openai.NotFoundError as e:
+        assert e.code == "model_not_found", e
+    try:
+        client.chat.completions.create(model="smartflow-mock", messages=[])
+        raise AssertionError("empty messages were accepted")
+    except openai.BadRequestError as e:
+        assert e.param == "messages", e
+
+
+def main():
+    binary, config = sys.argv[1], sys.argv[2]
+    proc, base_url = start(binary, config)
+    client = openai.OpenAI(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
+    tests = [
+        ("chat", lambda: test_chat(client)),
+        ("chat_raw_headers", lambda: test_chat_raw_headers(client)),
+        ("stream", lambda: test_stream(client)),
+        ("stream_usage", lambda: test_stream_usage(client)),
+        ("models", lambda: test_models(client)),
+        ("embeddings", lambda: test_embeddings(client)),
+        ("errors", lambda: test_errors(client, base_url)),
+    ]
+    passed = failed = 0
+    try:
+        for name, fn in tests:
+            try:
+                fn()
+                passed += 1
+                print(f"openai-sdk {name} ... ok")
+            except Exception:
+                failed += 1
+                print(f"openai-sdk {name} ... FAILED")
+                traceback.print_exc()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    print(f"openai-sdk: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
