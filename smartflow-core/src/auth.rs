@@ -1,5 +1,7 @@
 //! The `Authenticator` trait and `Credentials`: how a request becomes a `Principal`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::error::{Error, ErrorKind};
@@ -56,7 +58,7 @@ impl Credentials {
 #[async_trait]
 pub trait Authenticator: Send + Sync + 'static {
     /// Authenticates one request.
-    async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, Error>;
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Arc<Principal>, Error>;
 }
 
 /// The 401 every authenticator returns for credentials it does not accept. It never says which

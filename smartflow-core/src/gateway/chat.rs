@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind};
 use crate::policy::{Decision, Policy};
 use crate::provider::{ChunkStream, ProviderCall};
 use crate::router::{AttemptReport, Target};
-use crate::types::{ChatChunk, ChatRequest, ChatResponse, ModelKind, RequestContext};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, Message, ModelKind, RequestContext};
 
 /// What pre-flight decided: go to a provider, or answer now.
 pub(super) enum Preflight {
@@ -55,7 +55,7 @@ impl Gateway {
         };
         resp.model.clone_from(&req.model);
         p.usage = resp.usage.as_ref().map(|u| u.tokens());
-        p.output_bytes = resp.choices.iter().filter_map(|c| c.message.text()).map(|t| t.len()).sum();
+        p.output_bytes = resp.choices.iter().map(|c| c.message.text_len()).sum();
         if let Decision::Deny(d) = self.inner.policies.on_response(&mut p.ctx, &mut resp).await {
             return Err(d.to_error());
         }
@@ -79,7 +79,7 @@ impl Gateway {
             Decision::Deny(d) => return Err(d.to_error()),
             Decision::Respond(resp) => return Ok(Preflight::Answer(resp)),
         }
-        p.prompt_bytes = req.messages.iter().filter_map(|m| m.text()).map(|t| t.len()).sum();
+        p.prompt_bytes = req.messages.iter().map(Message::text_len).sum();
         if self.inner.options.record_prompts {
             p.prompt = req.last_user_text();
         }

@@ -85,7 +85,7 @@ impl Gateway {
 
     /// Authenticates a request's credentials. With no authenticator configured every request is
     /// refused: the gateway is never open by default.
-    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, Error> {
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<Arc<Principal>, Error> {
         match &self.inner.authenticator {
             Some(auth) => auth.authenticate(credentials).await,
             None => Err(unauthenticated()),

@@ -75,7 +75,7 @@ impl MockProvider {
     }
 
     fn usage(req: &ChatRequest, reply: &str) -> Usage {
-        let prompt: usize = req.messages.iter().filter_map(|m| m.text()).map(|t| t.len()).sum();
+        let prompt: usize = req.messages.iter().map(Message::text_len).sum();
         Usage::new(estimate_tokens(prompt), estimate_tokens(reply.len()))
     }
 }

@@ -136,6 +136,15 @@ impl Message {
         Self { role, content: Some(MessageContent::Text(text.into())), rest: Extra::new() }
     }
 
+    /// Bytes of text in the message, without copying it.
+    pub fn text_len(&self) -> usize {
+        match &self.content {
+            None => 0,
+            Some(MessageContent::Text(s)) => s.len(),
+            Some(MessageContent::Parts(parts)) => parts.iter().filter_map(|p| p.text.as_ref()).map(String::len).sum(),
+        }
+    }
+
     /// The text of the message: the string, or its text parts joined with newlines.
     pub fn text(&self) -> Option<String> {
         match self.content.as_ref()? {

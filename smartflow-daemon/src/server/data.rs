@@ -77,7 +77,7 @@ async fn principal(
     headers: &http::HeaderMap,
     request_id: &str,
     endpoint: Endpoint,
-) -> Result<Principal, Response<Body>> {
+) -> Result<Arc<Principal>, Response<Body>> {
     match gateway.authenticate(&Credentials::from_headers(headers)).await {
         Ok(p) => Ok(p),
         Err(e) => {
@@ -95,7 +95,7 @@ async fn chat(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, reque
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let ctx = RequestContext::new(request_id, Arc::new(principal), Endpoint::ChatCompletions);
+    let ctx = RequestContext::new(request_id, principal, Endpoint::ChatCompletions);
     let parsed = match body::read_json(&parts.headers, body, limits).await {
         Ok(bytes) => ChatRequest::from_slice(&bytes),
         Err(e) => Err(e),
@@ -142,7 +142,7 @@ async fn embeddings(shared: &Shared, limits: BodyLimits, req: Request<Incoming>,
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let ctx = RequestContext::new(request_id, Arc::new(principal), Endpoint::Embeddings);
+    let ctx = RequestContext::new(request_id, principal, Endpoint::Embeddings);
     let parsed = match body::read_json(&parts.headers, body, limits).await {
         Ok(bytes) => EmbeddingRequest::from_slice(&bytes),
         Err(e) => Err(e),
@@ -174,7 +174,7 @@ async fn models(shared: &Shared, req: Request<Incoming>, request_id: &str, one: 
         Err(resp) => return resp,
     };
     let models = gateway.models(&principal);
-    let ctx = RequestContext::new(request_id, Arc::new(principal), Endpoint::Models);
+    let ctx = RequestContext::new(request_id, principal, Endpoint::Models);
     gateway.record_outcome(ctx, Ok(()), true).await;
     let body = match one {
         None => serde_json::to_vec(&serde_json::json!({"object": "list", "data": models})),

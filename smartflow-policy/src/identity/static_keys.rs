@@ -1,6 +1,7 @@
 //! `StaticKeys`: virtual keys from configuration, stored and looked up by hash only.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use smartflow_core::auth::unauthenticated;
@@ -20,13 +21,13 @@ pub struct StaticKey {
 /// An authenticator over a fixed set of hashed keys.
 #[derive(Debug, Clone, Default)]
 pub struct StaticKeys {
-    by_hash: HashMap<KeyHash, Principal>,
+    by_hash: HashMap<KeyHash, Arc<Principal>>,
 }
 
 impl StaticKeys {
     /// The set of `keys`; a duplicate hash keeps the last one.
     pub fn new(keys: impl IntoIterator<Item = StaticKey>) -> Self {
-        Self { by_hash: keys.into_iter().map(|k| (k.hash, k.principal)).collect() }
+        Self { by_hash: keys.into_iter().map(|k| (k.hash, Arc::new(k.principal))).collect() }
     }
 
     /// Number of keys.
@@ -40,7 +41,7 @@ impl StaticKeys {
     }
 
     /// Looks up a key.
-    pub fn lookup(&self, key: &str) -> Option<&Principal> {
+    pub fn lookup(&self, key: &str) -> Option<&Arc<Principal>> {
         if key.is_empty() || key.len() > MAX_KEY_BYTES || key.bytes().any(|b| b.is_ascii_control()) {
             return None;
         }
@@ -50,7 +51,7 @@ impl StaticKeys {
 
 #[async_trait]
 impl Authenticator for StaticKeys {
-    async fn authenticate(&self, credentials: &Credentials) -> Result<Principal, Error> {
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Arc<Principal>, Error> {
         credentials.token().and_then(|t| self.lookup(t)).cloned().ok_or_else(unauthenticated)
     }
 }
@@ -63,7 +64,7 @@ mod tests {
     async fn only_known_keys_pass() {
         let keys = StaticKeys::new([StaticKey { hash: KeyHash::of("good"), principal: Principal::new("k1") }]);
         let creds = |t: &str| Credentials { bearer: Some(t.to_owned()), api_key: None };
-        assert_eq!(keys.authenticate(&creds("good")).await.map(|p| p.key_id).ok().as_deref(), Some("k1"));
+        assert_eq!(keys.authenticate(&creds("good")).await.map(|p| p.key_id.clone()).ok().as_deref(), Some("k1"));
         for bad in ["", "goo", "good ", "' OR '1'='1", "a\0b", &"x".repeat(64 << 10)] {
             let e = keys.authenticate(&creds(bad)).await.err();
             assert_eq!(e.map(|e| e.status_code()), Some(401), "{bad:?}");
