@@ -25,5 +25,10 @@ fuzz_target!(|data: &[u8]| {
             String::from_utf8_lossy(&encoded)
         ),
     };
-    assert_eq!(req, again, "ChatRequest changed in a serde_json round trip; serialised: {}", String::from_utf8_lossy(&encoded));
+    assert_eq!(
+        req,
+        again,
+        "ChatRequest changed in a serde_json round trip; serialised: {}",
+        String::from_utf8_lossy(&encoded)
+    );
 });

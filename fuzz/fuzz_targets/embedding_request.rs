@@ -19,5 +19,10 @@ fuzz_target!(|data: &[u8]| {
             String::from_utf8_lossy(&encoded)
         ),
     };
-    assert_eq!(req, again, "EmbeddingRequest changed in a serde_json round trip; serialised: {}", String::from_utf8_lossy(&encoded));
+    assert_eq!(
+        req,
+        again,
+        "EmbeddingRequest changed in a serde_json round trip; serialised: {}",
+        String::from_utf8_lossy(&encoded)
+    );
 });

@@ -37,10 +37,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let n = (usize::from(b0) % 8 + 1).min(tail.len());
     let (size_bytes, input) = tail.split_at(n);
-    let mut sizes: Vec<usize> = size_bytes
-        .iter()
-        .map(|&b| usize::from(b & 0x0f) * if b & 0x80 != 0 { 16 } else { 1 })
-        .collect();
+    let mut sizes: Vec<usize> =
+        size_bytes.iter().map(|&b| usize::from(b & 0x0f) * if b & 0x80 != 0 { 16 } else { 1 }).collect();
     if sizes.is_empty() {
         sizes.push(1);
     }

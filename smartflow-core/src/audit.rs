@@ -20,7 +20,7 @@ pub struct AuditRecord {
     /// `chat`, `embeddings`, `messages`, `tool_call`.
     pub endpoint: &'static str,
     /// Who called.
-    pub principal: Principal,
+    pub principal: std::sync::Arc<Principal>,
     /// The model the client asked for.
     pub model: Option<String>,
     /// The target that served (`provider/model`).

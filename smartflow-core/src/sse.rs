@@ -29,6 +29,8 @@ pub struct SseDecoder {
     data: String,
     has_data: bool,
     max_event_bytes: usize,
+    /// No line has been read yet (a leading byte-order mark is dropped from the first one).
+    first_line: bool,
 }
 
 impl SseDecoder {
@@ -42,6 +44,7 @@ impl SseDecoder {
             data: String::new(),
             has_data: false,
             max_event_bytes,
+            first_line: true,
         }
     }
 
@@ -90,6 +93,11 @@ impl SseDecoder {
     }
 
     fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), Error> {
+        let line = if std::mem::take(&mut self.first_line) {
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        } else {
+            line
+        };
         if line.is_empty() {
             if let Some(ev) = self.take_event() {
                 out.push(ev);
@@ -186,6 +194,15 @@ mod tests {
     #[test]
     fn residual_event_without_blank_line_is_flushed() {
         assert_eq!(decode_in_pieces(b"data: last", 3), vec![SseEvent { event: None, data: "last".into() }]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped() {
+        let input = b"\xEF\xBB\xBFdata: a\n\ndata: \xEF\xBB\xBFb\n\n";
+        for piece in 1..input.len() {
+            let events = decode_in_pieces(input, piece);
+            assert_eq!(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(), ["a", "\u{feff}b"], "piece {piece}");
+        }
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Pending {
             timestamp_ms: AuditRecord::unix_ms(self.ctx.started_at),
             request_id: self.ctx.request_id.clone(),
             endpoint: self.ctx.endpoint.label(),
-            principal: (*self.ctx.principal).clone(),
+            principal: self.ctx.principal.clone(),
             model: self.model.clone(),
             target: self.target.as_deref().map(str::to_owned),
             stream: self.stream,

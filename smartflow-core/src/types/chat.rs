@@ -32,14 +32,7 @@ pub struct ChatRequest {
 impl ChatRequest {
     /// Parses a request body, naming the offending parameter on error (`messages[0].role`).
     pub fn from_slice(body: &[u8]) -> Result<Self, Error> {
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        let req: Self = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let msg = super::validate::describe_json_error(&inner);
-            let err = Error::invalid_request(msg);
-            if path.is_empty() || path == "." { err } else { err.with_param(path) }
-        })?;
+        let req: Self = super::validate::parse_json(body)?;
         req.validate()?;
         Ok(req)
     }

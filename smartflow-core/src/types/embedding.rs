@@ -20,12 +20,7 @@ pub struct EmbeddingRequest {
 impl EmbeddingRequest {
     /// Parses and checks a request body.
     pub fn from_slice(body: &[u8]) -> Result<Self, Error> {
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        let req: Self = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let err = Error::invalid_request(super::validate::describe_json_error(&e.into_inner()));
-            if path.is_empty() || path == "." { err } else { err.with_param(path) }
-        })?;
+        let req: Self = super::validate::parse_json(body)?;
         if req.model.trim().is_empty() {
             return Err(Error::invalid_request("you must provide a model parameter").with_param("model"));
         }

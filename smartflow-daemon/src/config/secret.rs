@@ -3,6 +3,19 @@
 
 use secrecy::SecretString;
 
+/// Largest secret file accepted; reading stops there (so `file:/dev/zero` cannot hang start-up).
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+fn read_bounded(path: &str) -> std::io::Result<Option<String>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        return Ok(None);
+    }
+    Ok(String::from_utf8(bytes).ok())
+}
+
 /// Resolves a reference; the error names the reference, never a value.
 pub(crate) fn resolve(reference: &str) -> Result<SecretString, String> {
     if let Some(name) = reference.strip_prefix("env:") {
@@ -13,9 +26,10 @@ pub(crate) fn resolve(reference: &str) -> Result<SecretString, String> {
         };
     }
     if let Some(path) = reference.strip_prefix("file:") {
-        return match std::fs::read_to_string(path) {
-            Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_owned())),
-            Ok(_) => Err(format!("secret file {path} is empty")),
+        return match read_bounded(path) {
+            Ok(Some(v)) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_owned())),
+            Ok(Some(_)) => Err(format!("secret file {path} is empty")),
+            Ok(None) => Err(format!("secret file {path} is larger than {MAX_SECRET_BYTES} bytes or not UTF-8")),
             Err(e) => Err(format!("cannot read secret file {path}: {}", e.kind())),
         };
     }
@@ -37,5 +51,6 @@ mod tests {
         let e = resolve("sk-live-abcdef").unwrap_err();
         assert!(!e.contains("sk-live-abcdef"));
         assert!(resolve("env:SMARTFLOW_TEST_SURELY_UNSET_VAR").unwrap_err().contains("not set"));
+        assert!(resolve("file:/dev/zero").unwrap_err().contains("larger than"));
     }
 }

@@ -140,7 +140,7 @@ mod tests {
             timestamp_ms: 1,
             request_id: id.to_owned(),
             endpoint: "chat",
-            principal: Principal::new("k1"),
+            principal: std::sync::Arc::new(Principal::new("k1")),
             model: Some("m".into()),
             target: None,
             stream: false,

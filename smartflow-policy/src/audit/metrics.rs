@@ -153,7 +153,7 @@ mod tests {
             timestamp_ms: 1,
             request_id: "r".into(),
             endpoint: "chat",
-            principal: Principal::new("k"),
+            principal: std::sync::Arc::new(Principal::new("k")),
             model: Some("gpt".into()),
             target: Some("mock/echo".into()),
             stream: false,

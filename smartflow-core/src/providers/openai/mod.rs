@@ -9,12 +9,13 @@ mod stream;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use config::OpenAiConfig;
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
-use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingResponse, StreamOptions};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingResponse};
 use client::UpstreamClient;
 
 /// A provider speaking the OpenAI chat-completions wire format.
@@ -33,17 +34,42 @@ impl OpenAiProvider {
     }
 
     fn body(call: &ProviderCall<'_>, stream: bool) -> Result<Bytes, Error> {
-        let mut req: ChatRequest = call.request.clone();
-        req.model = call.upstream_model.to_owned();
-        if stream {
-            req.stream = Some(true);
-            let opts = req.stream_options.get_or_insert_with(StreamOptions::default);
-            opts.include_usage = Some(true);
-        } else {
-            req.stream = None;
-            req.stream_options = None;
+        let body = UpstreamChat { req: call.request, model: call.upstream_model, stream };
+        serde_json::to_vec(&body).map(Bytes::from).map_err(|_| Error::internal("could not encode the upstream request"))
+    }
+}
+
+/// The request as the upstream gets it, serialised straight from the client's request without
+/// copying it: the upstream model name, `stream` set as asked, and on streams
+/// `stream_options.include_usage` forced on so accounting is exact.
+struct UpstreamChat<'a> {
+    req: &'a ChatRequest,
+    model: &'a str,
+    stream: bool,
+}
+
+impl Serialize for UpstreamChat<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.req;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("model", self.model)?;
+        m.serialize_entry("messages", &r.messages)?;
+        if self.stream {
+            m.serialize_entry("stream", &true)?;
+            let mut options = r.stream_options.clone().unwrap_or_default();
+            options.include_usage = Some(true);
+            m.serialize_entry("stream_options", &options)?;
         }
-        serde_json::to_vec(&req).map(Bytes::from).map_err(|_| Error::internal("could not encode the upstream request"))
+        if let Some(v) = r.max_tokens {
+            m.serialize_entry("max_tokens", &v)?;
+        }
+        if let Some(v) = r.max_completion_tokens {
+            m.serialize_entry("max_completion_tokens", &v)?;
+        }
+        for (k, v) in &r.rest {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 
