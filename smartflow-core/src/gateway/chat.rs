@@ -56,8 +56,14 @@ impl Gateway {
         resp.model.clone_from(&req.model);
         p.usage = resp.usage.as_ref().map(|u| u.tokens());
         p.output_bytes = resp.choices.iter().map(|c| c.message.text_len()).sum();
-        if let Decision::Deny(d) = self.inner.policies.on_response(&mut p.ctx, &mut resp).await {
-            return Err(d.to_error());
+        match self.inner.policies.on_response(&mut p.ctx, &mut resp).await {
+            Decision::Continue => {}
+            Decision::Deny(d) => return Err(d.to_error()),
+            Decision::Respond(replacement) => {
+                // A response policy may replace the answer outright (a canned refusal, say).
+                resp = *replacement;
+                resp.model.clone_from(&req.model);
+            }
         }
         if self.inner.options.record_prompts {
             p.completion = resp.choices.first().and_then(|c| c.message.text());

@@ -189,3 +189,22 @@ async fn slow_bodies_are_408() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert_eq!(up.requests(), 0);
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_wait_for_a_free_slot() {
+    let up = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(up.addr, dir.path()).replace("max_headers = 50", "max_headers = 50\nmax_connections = 1");
+    let d = Daemon::start_with(dir, &text).await;
+    // The first connection takes the only slot and stays open (keep-alive, idle).
+    let mut first = TcpStream::connect(d.addr).await.unwrap();
+    first.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // A second connection is not served until the first is closed by its idle timeout (1 s).
+    let started = tokio::time::Instant::now();
+    let r = request("GET", &d.url("/healthz"), None, "").await;
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(500), "served after {:?} despite the limit", started.elapsed());
+}
