@@ -32,16 +32,7 @@ impl Gateway {
         let mut req = req;
         let mut pending = Pending::new(self.inner.clone(), ctx, Some(req.model.clone()), false);
         let result = self.serve_chat(&mut pending, &mut req).await;
-        match result {
-            Ok(served) => {
-                pending.finish(Ok(())).await?;
-                Ok(served)
-            }
-            Err(e) => {
-                let _ = pending.finish(Err(&e)).await;
-                Err(e)
-            }
-        }
+        pending.conclude(result).await
     }
 
     async fn serve_chat(&self, p: &mut Pending, req: &mut ChatRequest) -> Result<Served<ChatResponse>, Error> {

@@ -20,16 +20,8 @@ impl Gateway {
     ) -> Result<Served<EmbeddingResponse>, Error> {
         let mut req = req;
         let mut pending = Pending::new(self.inner.clone(), ctx, Some(req.model.clone()), false);
-        match self.serve_embeddings(&mut pending, &mut req).await {
-            Ok(served) => {
-                pending.finish(Ok(())).await?;
-                Ok(served)
-            }
-            Err(e) => {
-                let _ = pending.finish(Err(&e)).await;
-                Err(e)
-            }
-        }
+        let result = self.serve_embeddings(&mut pending, &mut req).await;
+        pending.conclude(result).await
     }
 
     async fn serve_embeddings(

@@ -124,6 +124,21 @@ impl Pending {
         Ok(())
     }
 
+    /// Ends the request with `result` and returns it; a successful request whose audit fails
+    /// becomes a 503 (see [`finish`](Self::finish)).
+    pub(crate) async fn conclude<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        match result {
+            Ok(value) => {
+                self.finish(Ok(())).await?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.finish(Err(&e)).await;
+                Err(e)
+            }
+        }
+    }
+
     /// Ends the request without waiting: the audit runs on a spawned task (streams).
     pub(crate) fn finish_detached(&mut self, result: Result<(), &Error>) {
         if let Some(record) = self.complete(result) {

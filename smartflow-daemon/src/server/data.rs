@@ -8,7 +8,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use smartflow_core::{
-    ChatRequest, Credentials, EmbeddingRequest, Endpoint, Error, ErrorKind, Gateway, Principal, RequestContext,
+    ChatRequest, Credentials, EmbeddingRequest, Endpoint, Error, ErrorKind, Gateway, Principal, RequestContext, Served,
 };
 
 use super::body::{self, BodyLimits};
@@ -88,82 +88,82 @@ async fn principal(
     }
 }
 
-async fn chat(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, request_id: &str) -> Response<Body> {
+/// An authenticated, parsed request, ready for the gateway.
+struct Admitted<T> {
+    gateway: Arc<Gateway>,
+    ctx: RequestContext,
+    request: T,
+}
+
+/// Authenticates (before reading any body), then reads and parses the body within limits.
+/// Every refusal is audited and returned as the response to send.
+async fn admit<T>(
+    shared: &Shared,
+    limits: BodyLimits,
+    req: Request<Incoming>,
+    request_id: &str,
+    endpoint: Endpoint,
+    parse: fn(&[u8]) -> Result<T, Error>,
+) -> Result<Admitted<T>, Response<Body>> {
     let gateway = shared.gateway.load_full();
     let (parts, body) = req.into_parts();
-    let principal = match principal(&gateway, &parts.headers, request_id, Endpoint::ChatCompletions).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let ctx = RequestContext::new(request_id, principal, Endpoint::ChatCompletions);
+    let principal = principal(&gateway, &parts.headers, request_id, endpoint).await?;
+    let ctx = RequestContext::new(request_id, principal, endpoint);
     let parsed = match body::read_json(&parts.headers, body, limits).await {
-        Ok(bytes) => ChatRequest::from_slice(&bytes),
+        Ok(bytes) => parse(&bytes),
         Err(e) => Err(e),
     };
-    let chat_req = match parsed {
-        Ok(r) => r,
+    match parsed {
+        Ok(request) => Ok(Admitted { gateway, ctx, request }),
         Err(e) => {
             gateway.record_outcome(ctx, Err(&e), true).await;
-            return respond::error(&e, request_id);
-        }
-    };
-    if chat_req.is_stream() {
-        match gateway.chat_stream(ctx, chat_req).await {
-            Ok(served) => {
-                let mut resp = Response::new(SseBody::new(served.value).boxed_unsync());
-                let h = resp.headers_mut();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-                respond::apply_meta(&mut resp, served.meta);
-                resp
-            }
-            Err(e) => respond::error(&e, request_id),
-        }
-    } else {
-        match gateway.chat(ctx, chat_req).await {
-            Ok(served) => match serde_json::to_vec(&served.value) {
-                Ok(bytes) => {
-                    let mut resp = respond::json(StatusCode::OK, bytes, request_id);
-                    respond::apply_meta(&mut resp, served.meta);
-                    resp
-                }
-                Err(_) => respond::error(&Error::internal("could not encode the response"), request_id),
-            },
-            Err(e) => respond::error(&e, request_id),
+            Err(respond::error(&e, request_id))
         }
     }
 }
 
-async fn embeddings(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, request_id: &str) -> Response<Body> {
-    let gateway = shared.gateway.load_full();
-    let (parts, body) = req.into_parts();
-    let principal = match principal(&gateway, &parts.headers, request_id, Endpoint::Embeddings).await {
-        Ok(p) => p,
+/// A served answer as a JSON response with its metadata headers.
+fn served_json<T: serde::Serialize>(result: Result<Served<T>, Error>, request_id: &str) -> Response<Body> {
+    let served = match result {
+        Ok(s) => s,
+        Err(e) => return respond::error(&e, request_id),
+    };
+    match serde_json::to_vec(&served.value) {
+        Ok(bytes) => {
+            let mut resp = respond::json(StatusCode::OK, bytes, request_id);
+            respond::apply_meta(&mut resp, served.meta);
+            resp
+        }
+        Err(_) => respond::error(&Error::internal("could not encode the response"), request_id),
+    }
+}
+
+async fn chat(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, request_id: &str) -> Response<Body> {
+    let a = match admit(shared, limits, req, request_id, Endpoint::ChatCompletions, ChatRequest::from_slice).await {
+        Ok(a) => a,
         Err(resp) => return resp,
     };
-    let ctx = RequestContext::new(request_id, principal, Endpoint::Embeddings);
-    let parsed = match body::read_json(&parts.headers, body, limits).await {
-        Ok(bytes) => EmbeddingRequest::from_slice(&bytes),
-        Err(e) => Err(e),
-    };
-    let emb_req = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            gateway.record_outcome(ctx, Err(&e), true).await;
-            return respond::error(&e, request_id);
+    if !a.request.is_stream() {
+        return served_json(a.gateway.chat(a.ctx, a.request).await, request_id);
+    }
+    match a.gateway.chat_stream(a.ctx, a.request).await {
+        Ok(served) => {
+            let mut resp = Response::new(SseBody::new(served.value).boxed_unsync());
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+            respond::apply_meta(&mut resp, served.meta);
+            resp
         }
-    };
-    match gateway.embeddings(ctx, emb_req).await {
-        Ok(served) => match serde_json::to_vec(&served.value) {
-            Ok(bytes) => {
-                let mut resp = respond::json(StatusCode::OK, bytes, request_id);
-                respond::apply_meta(&mut resp, served.meta);
-                resp
-            }
-            Err(_) => respond::error(&Error::internal("could not encode the response"), request_id),
-        },
         Err(e) => respond::error(&e, request_id),
+    }
+}
+
+async fn embeddings(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, request_id: &str) -> Response<Body> {
+    match admit(shared, limits, req, request_id, Endpoint::Embeddings, EmbeddingRequest::from_slice).await {
+        Ok(a) => served_json(a.gateway.embeddings(a.ctx, a.request).await, request_id),
+        Err(resp) => resp,
     }
 }
 
