@@ -25,11 +25,7 @@ use smartflow_core::{ChatRequest, ChatResponse, Endpoint, Gateway, ModelKind, Pr
 fn gateway() -> Gateway {
     let provider = Arc::new(MockProvider::new("mock", MockConfig::default()));
     let mut table = ModelTable::new("bench");
-    let vm = VirtualModel {
-        name: "m".into(),
-        kind: ModelKind::Chat,
-        targets: vec![Arc::new(Target::new(provider, "mock-1"))],
-    };
+    let vm = VirtualModel::new("m", ModelKind::Chat, vec![Arc::new(Target::new(provider, "mock-1"))]);
     if table.insert(vm).is_err() {
         unreachable!("one model cannot collide");
     }

@@ -69,11 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let echo =
         Arc::new(MockProvider::new("mock", MockConfig { behavior: MockBehavior::Echo, ..MockConfig::default() }));
     let mut models = ModelTable::new("example-org");
-    models.insert(VirtualModel {
-        name: "assistant".into(),
-        kind: ModelKind::Chat,
-        targets: vec![Arc::new(Target::new(echo, "echo-1"))],
-    })?;
+    models.insert(VirtualModel::new("assistant", ModelKind::Chat, vec![Arc::new(Target::new(echo, "echo-1"))]))?;
     let guard = Arc::new(ProjectCodeGuard::default());
     let gateway = Gateway::builder().router(models).shared_policy(guard.clone()).build()?;
     let who = Arc::new(Principal::new("analyst"));

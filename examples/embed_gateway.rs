@@ -26,11 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A virtual model: the name your code uses, and the targets behind it in failover order.
     let mut models = ModelTable::new("example-org");
-    models.insert(VirtualModel {
-        name: "assistant".into(),
-        kind: ModelKind::Chat,
-        targets: vec![Arc::new(Target::new(echo, "echo-1"))],
-    })?;
+    models.insert(VirtualModel::new("assistant", ModelKind::Chat, vec![Arc::new(Target::new(echo, "echo-1"))]))?;
     let gateway = Gateway::builder().router(models).build()?;
 
     // The embedding service knows who is calling; it builds the principal itself.

@@ -17,11 +17,7 @@
 //!
 //! let provider = Arc::new(MockProvider::new("mock", MockConfig::default()));
 //! let mut table = ModelTable::new("my-org");
-//! table.insert(VirtualModel {
-//!     name: "assistant".into(),
-//!     kind: ModelKind::Chat,
-//!     targets: vec![Arc::new(Target::new(provider, "echo"))],
-//! })?;
+//! table.insert(VirtualModel::new("assistant", ModelKind::Chat, vec![Arc::new(Target::new(provider, "echo"))]))?;
 //! let gateway = Gateway::builder().router(table).build()?;
 //! let ctx = RequestContext::new("req-1", Arc::new(Principal::new("svc")), Endpoint::ChatCompletions);
 //! let req = ChatRequest::from_slice(br#"{"model":"assistant","messages":[{"role":"user","content":"hi"}]}"#)?;

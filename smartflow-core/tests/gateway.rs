@@ -111,11 +111,11 @@ fn gateway(
 ) -> Gateway {
     let mut table = ModelTable::new("test");
     table
-        .insert(VirtualModel {
-            name: "m".into(),
-            kind: ModelKind::Chat,
-            targets: targets.into_iter().map(|p| Arc::new(Target::new(p, "up"))).collect(),
-        })
+        .insert(VirtualModel::new(
+            "m",
+            ModelKind::Chat,
+            targets.into_iter().map(|p| Arc::new(Target::new(p, "up"))).collect(),
+        ))
         .unwrap();
     let mut b = Gateway::builder().router(table).shared_audit(audit).options(GatewayOptions { record_prompts });
     if let Some(p) = policy {

@@ -51,7 +51,7 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
         providers.insert(p.name.as_str(), provider);
     }
 
-    let mut table = ModelTable::new(config.server.owned_by.clone());
+    let mut table = ModelTable::with_breaker(config.server.owned_by.clone(), config.breaker.clone());
     for m in &config.models {
         let mut targets = Vec::with_capacity(m.targets.len());
         for (provider, model) in &m.targets {
@@ -61,7 +61,12 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
             targets.push(Arc::new(Target::new(p.clone(), model.clone())));
         }
         table
-            .insert(VirtualModel { name: m.name.clone(), kind: m.kind, targets })
+            .insert(
+                VirtualModel::new(m.name.clone(), m.kind, targets)
+                    .strategy(m.strategy)
+                    .weights(m.weights.clone())
+                    .retry(m.retry.clone()),
+            )
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     }
 

@@ -54,8 +54,7 @@ enum KeysCommand {
     Generate,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs {
         config: PathBuf::from("smartflow.toml"),
@@ -64,9 +63,9 @@ async fn main() -> ExitCode {
     })) {
         Command::Serve(args) => {
             let overrides = Overrides { listen: args.listen, admin_listen: args.admin_listen };
-            commands::serve::run(&args.config, overrides).await
+            commands::serve::main(&args.config, overrides)
         }
-        Command::Check { config } => commands::check::run(&config).await,
+        Command::Check { config } => commands::check::main(&config),
         Command::Keys(KeysCommand::Hash { key }) => commands::keys::hash(key),
         Command::Keys(KeysCommand::Generate) => commands::keys::generate(),
     };

@@ -39,12 +39,21 @@ pub struct ReloadLabels {
     pub result: &'static str,
 }
 
-/// A metrics registry with the daemon's own metrics registered beside the gateway's.
-pub fn metrics() -> (Arc<MetricsAudit>, Family<ReloadLabels, Counter>) {
+/// Where the metrics collector finds the running daemon once it exists.
+pub type SharedSlot = Arc<std::sync::OnceLock<std::sync::Weak<Shared>>>;
+
+/// A metrics registry with the daemon's own metrics registered beside the gateway's: the reload
+/// counter, and target health read from the current gateway through `slot` at scrape time.
+pub fn metrics() -> (Arc<MetricsAudit>, Family<ReloadLabels, Counter>, SharedSlot) {
     let mut metrics = MetricsAudit::new();
     let reloads = Family::<ReloadLabels, Counter>::default();
     metrics.registry_mut().register("config_reloads", "Configuration reloads by result", reloads.clone());
-    (Arc::new(metrics), reloads)
+    let slot: SharedSlot = Arc::default();
+    let source = slot.clone();
+    metrics.register_target_health(Arc::new(move || {
+        source.get().and_then(std::sync::Weak::upgrade).map(|s| s.gateway.load().target_health()).unwrap_or_default()
+    }));
+    (Arc::new(metrics), reloads, slot)
 }
 
 impl Shared {

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use tokio::time::Instant;
 
 use super::pending::Pending;
 use super::{Gateway, ResponseMeta, Served};
@@ -11,7 +10,7 @@ use crate::cache::CacheHit;
 use crate::error::{Error, ErrorKind};
 use crate::policy::{Decision, Policy};
 use crate::provider::{ChunkStream, ProviderCall};
-use crate::router::{AttemptReport, Target};
+use crate::router::Target;
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, Message, ModelKind, RequestContext};
 
 /// What pre-flight decided: go to a provider, or answer now.
@@ -94,53 +93,37 @@ impl Gateway {
         Ok(Preflight::Route)
     }
 
-    /// Tries the plan's targets in order until one answers; fails over only on retryable errors.
+    /// Calls the plan's targets until one answers (see [`Gateway::attempt`]).
     async fn call_chat(&self, ctx: &RequestContext, req: &ChatRequest) -> Result<(ChatResponse, Arc<Target>), Error> {
         let plan = self.inner.router.plan(ctx, &req.model, ModelKind::Chat)?;
-        let mut last = None;
-        for target in plan.targets {
-            let started = Instant::now();
+        self.attempt(plan, |target| async move {
             let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };
-            let result = target.provider.chat(call).await;
-            self.inner.router.report(&target, &AttemptReport { ok: result.is_ok(), latency: started.elapsed() });
-            match result {
-                Ok(resp) => return Ok((resp, target)),
-                Err(e) if e.is_retryable() => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::new(ErrorKind::Unavailable, "no target could serve the request")))
+            target.provider.chat(call).await
+        })
+        .await
     }
 
-    /// Opens a stream on the first target that delivers a first chunk; failover happens only
-    /// here, before anything reached the client.
+    /// Opens a stream on the first target that delivers a first chunk; failover and retries
+    /// happen only here, before anything reached the client.
     pub(super) async fn open_chat_stream(
         &self,
         ctx: &RequestContext,
         req: &ChatRequest,
     ) -> Result<(ChatChunk, ChunkStream, Arc<Target>), Error> {
         let plan = self.inner.router.plan(ctx, &req.model, ModelKind::Chat)?;
-        let mut last = None;
-        for target in plan.targets {
-            let started = Instant::now();
-            let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };
-            let opened = match target.provider.chat_stream(call).await {
-                Ok(mut s) => match s.next().await {
-                    Some(Ok(first)) => Ok((first, s)),
+        let ((first, rest), target) = self
+            .attempt(plan, |target| async move {
+                let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };
+                let mut stream = target.provider.chat_stream(call).await?;
+                match stream.next().await {
+                    Some(Ok(first)) => Ok((first, stream)),
                     Some(Err(e)) => Err(e),
                     None => Err(Error::new(ErrorKind::UpstreamProtocol, "the upstream stream was empty")
                         .with_code("invalid_upstream_response")),
-                },
-                Err(e) => Err(e),
-            };
-            self.inner.router.report(&target, &AttemptReport { ok: opened.is_ok(), latency: started.elapsed() });
-            match opened {
-                Ok((first, rest)) => return Ok((first, rest, target)),
-                Err(e) if e.is_retryable() => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::new(ErrorKind::Unavailable, "no target could serve the request")))
+                }
+            })
+            .await?;
+        Ok((first, rest, target))
     }
 }
 

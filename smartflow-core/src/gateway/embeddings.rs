@@ -1,14 +1,11 @@
 //! The embeddings flow: request policies, routing with failover, audit.
 
-use tokio::time::Instant;
-
 use super::chat::meta;
 use super::pending::Pending;
 use super::{Gateway, Served};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::policy::{Decision, Policy};
 use crate::provider::EmbedCall;
-use crate::router::AttemptReport;
 use crate::types::{EmbeddingRequest, EmbeddingResponse, ModelKind, RequestContext, TokenUsage};
 
 impl Gateway {
@@ -38,24 +35,16 @@ impl Gateway {
         }
         p.prompt_bytes = req.texts().iter().map(|t| t.len()).sum();
         let plan = self.inner.router.plan(&p.ctx, &req.model, ModelKind::Embedding)?;
-        let mut last = None;
-        for target in plan.targets {
-            let started = Instant::now();
-            let call = EmbedCall { request: req, upstream_model: &target.model, request_id: &p.ctx.request_id };
-            let result = target.provider.embed(call).await;
-            self.inner.router.report(&target, &AttemptReport { ok: result.is_ok(), latency: started.elapsed() });
-            match result {
-                Ok(mut resp) => {
-                    resp.model.clone_from(&req.model);
-                    p.target = Some(target.label.clone());
-                    p.usage =
-                        resp.usage.as_ref().map(|u| TokenUsage { input: u.prompt_tokens, ..TokenUsage::default() });
-                    return Ok(Served { value: resp, meta: meta(p) });
-                }
-                Err(e) if e.is_retryable() => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::new(ErrorKind::Unavailable, "no target could serve the request")))
+        let (ctx, request) = (&p.ctx, &*req);
+        let (mut resp, target) = self
+            .attempt(plan, |target| async move {
+                let call = EmbedCall { request, upstream_model: &target.model, request_id: &ctx.request_id };
+                target.provider.embed(call).await
+            })
+            .await?;
+        resp.model.clone_from(&req.model);
+        p.target = Some(target.label.clone());
+        p.usage = resp.usage.as_ref().map(|u| TokenUsage { input: u.prompt_tokens, ..TokenUsage::default() });
+        Ok(Served { value: resp, meta: meta(p) })
     }
 }

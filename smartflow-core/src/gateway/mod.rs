@@ -6,6 +6,7 @@
 //! first byte) -> on_response / on_chunk policies -> cache store -> on_complete -> audit
 //! ```
 
+mod attempt;
 mod builder;
 mod chat;
 mod embeddings;
@@ -117,6 +118,11 @@ impl Gateway {
     /// The models `principal` may use, for `GET /v1/models`.
     pub fn models(&self, principal: &Principal) -> Vec<ModelInfo> {
         self.inner.router.models(principal)
+    }
+
+    /// Health of every routing target (circuit state, first-byte latency average).
+    pub fn target_health(&self) -> Vec<crate::router::TargetStatus> {
+        self.inner.router.health()
     }
 
     /// The cache, if one is configured (for stats and flush APIs).

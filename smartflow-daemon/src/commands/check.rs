@@ -6,10 +6,15 @@ use std::path::Path;
 
 use crate::config::{Config, Overrides};
 
+/// Validates `path` on a small runtime; prints a summary on success.
+pub fn main(path: &Path) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(run(path))
+}
+
 /// Validates `path`; prints a summary on success.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path, &Overrides::default())?;
-    let (metrics, _) = crate::state::metrics();
+    let (metrics, _, _) = crate::state::metrics();
     crate::assemble::gateway(&config, metrics).await?;
     let mut out = std::io::stdout().lock();
     writeln!(

@@ -14,14 +14,26 @@ use crate::config::{Config, Overrides};
 use crate::server::{self, Plane};
 use crate::state::{self, Shared};
 
-/// Runs the daemon until a termination signal.
-pub async fn run(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
+/// Loads the configuration, builds a runtime with its `worker_threads`, and runs the daemon on
+/// it until a termination signal.
+pub fn main(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(path, &overrides)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.server.worker_threads)
+        .thread_name("smartflowd")
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(config, overrides))
+}
+
+/// Runs the daemon until a termination signal.
+pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
     crate::logging::init(&config.log);
-    let (metrics, reloads) = state::metrics();
+    let (metrics, reloads, slot) = state::metrics();
     let gateway = crate::assemble::gateway(&config, metrics.clone()).await?;
     let limits = config.server.clone();
     let shared = Arc::new(Shared::new(gateway, config, overrides, metrics, reloads));
+    let _ = slot.set(Arc::downgrade(&shared));
 
     let data = server::bind(limits.listen).await?;
     let admin = server::bind(limits.admin_listen).await?;

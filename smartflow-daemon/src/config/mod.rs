@@ -13,6 +13,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use smartflow_core::ModelKind;
 use smartflow_core::providers::MockConfig;
+use smartflow_core::routing::{BreakerConfig, RetryPolicy, Strategy};
 use smartflow_policy::identity::{KeyHash, StaticKey};
 
 /// The validated configuration.
@@ -34,6 +35,8 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Virtual models.
     pub models: Vec<ModelConfig>,
+    /// Circuit-breaker settings for every target.
+    pub breaker: BreakerConfig,
 }
 
 /// `[server]`.
@@ -53,6 +56,8 @@ pub struct ServerConfig {
     pub max_json_depth: usize,
     /// Most open client connections; more wait in the accept queue.
     pub max_connections: usize,
+    /// Runtime worker threads (default: the number of CPUs).
+    pub worker_threads: usize,
     /// Time allowed to send a request head (slowloris guard). hyper starts this timer as soon as
     /// it waits for a request head, so it is also the longest a keep-alive connection stays idle.
     pub header_read_timeout: Duration,
@@ -137,8 +142,14 @@ pub struct ModelConfig {
     pub name: String,
     /// Chat or embedding.
     pub kind: ModelKind,
-    /// `(provider, upstream model)` in failover order.
+    /// `(provider, upstream model)` in configured order.
     pub targets: Vec<(String, String)>,
+    /// How targets are ordered per request.
+    pub strategy: Strategy,
+    /// One weight per target (weighted strategy).
+    pub weights: Vec<u32>,
+    /// Attempt budget and backoff.
+    pub retry: RetryPolicy,
 }
 
 /// A configuration error: file, position and what is wrong (never a secret value).

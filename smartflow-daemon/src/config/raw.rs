@@ -22,6 +22,20 @@ pub(crate) struct RawConfig {
     pub(crate) providers: Vec<RawProvider>,
     #[serde(default)]
     pub(crate) models: Vec<RawModel>,
+    #[serde(default)]
+    pub(crate) routing: RawRouting,
+}
+
+/// `[routing]`: circuit breakers shared by every target.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRouting {
+    pub(crate) breaker_failures: Option<Spanned<u64>>,
+    pub(crate) breaker_failure_rate: Option<Spanned<f64>>,
+    pub(crate) breaker_min_requests: Option<Spanned<u64>>,
+    pub(crate) breaker_window: Option<Spanned<String>>,
+    pub(crate) breaker_open_for: Option<Spanned<String>>,
+    pub(crate) breaker_max_open_for: Option<Spanned<String>>,
 }
 
 /// `[server]`: listeners and HTTP limits.
@@ -35,6 +49,7 @@ pub(crate) struct RawServer {
     pub(crate) max_headers: Option<Spanned<u64>>,
     pub(crate) max_json_depth: Option<Spanned<u64>>,
     pub(crate) max_connections: Option<Spanned<u64>>,
+    pub(crate) worker_threads: Option<Spanned<u64>>,
     pub(crate) header_read_timeout: Option<Spanned<String>>,
     pub(crate) body_read_timeout: Option<Spanned<String>>,
     pub(crate) drain_timeout: Option<Spanned<String>>,
@@ -113,4 +128,9 @@ pub(crate) struct RawModel {
     pub(crate) name: Spanned<String>,
     pub(crate) kind: Option<Spanned<String>>,
     pub(crate) targets: Spanned<Vec<Spanned<String>>>,
+    pub(crate) strategy: Option<Spanned<String>>,
+    pub(crate) weights: Option<Spanned<Vec<u64>>>,
+    pub(crate) max_attempts: Option<Spanned<u64>>,
+    pub(crate) retry_backoff: Option<Spanned<String>>,
+    pub(crate) max_retry_after: Option<Spanned<String>>,
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use smartflow_core::ModelKind;
 use smartflow_core::Principal;
 use smartflow_core::providers::{MockBehavior, MockConfig};
+use smartflow_core::routing::{BreakerConfig, RetryPolicy, Strategy};
 use smartflow_policy::identity::{KeyHash, StaticKey};
 use toml::Spanned;
 
@@ -83,6 +84,13 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         max_headers: c.number(&s.max_headers, "server.max_headers", 100, 8, 1000)?,
         max_json_depth: c.number(&s.max_json_depth, "server.max_json_depth", 64, 4, 128)?,
         max_connections: c.number(&s.max_connections, "server.max_connections", 10_000, 1, 1_000_000)?,
+        worker_threads: c.number(
+            &s.worker_threads,
+            "server.worker_threads",
+            std::thread::available_parallelism().map_or(2, |n| n.get() as u64),
+            1,
+            1024,
+        )?,
         header_read_timeout: c.duration(
             &s.header_read_timeout,
             "server.header_read_timeout",
@@ -189,10 +197,87 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
             }
             targets.push((provider.to_owned(), model.to_owned()));
         }
-        models.push(ModelConfig { name: name.clone(), kind, targets });
+        let strategy = match m.strategy.as_ref() {
+            None => Strategy::Priority,
+            Some(s) => match s.get_ref().as_str() {
+                "priority" => Strategy::Priority,
+                "weighted" => Strategy::Weighted,
+                "round_robin" => Strategy::RoundRobin,
+                "least_latency" => Strategy::LeastLatency,
+                _ => {
+                    return c.err(
+                        s.span(),
+                        &format!("models[{i}].strategy"),
+                        "must be \"priority\", \"weighted\", \"round_robin\" or \"least_latency\"",
+                    );
+                }
+            },
+        };
+        let weights = match m.weights.as_ref() {
+            None => vec![1; targets.len()],
+            Some(w)
+                if w.get_ref().len() == targets.len() && w.get_ref().iter().all(|&x| (1..=1_000_000).contains(&x)) =>
+            {
+                w.get_ref().iter().map(|&x| x as u32).collect()
+            }
+            Some(w) => {
+                return c.err(w.span(), &format!("models[{i}].weights"), "one weight from 1 to 1000000 per target");
+            }
+        };
+        if let Some(w) = m.weights.as_ref()
+            && strategy != Strategy::Weighted
+        {
+            return c.err(w.span(), &format!("models[{i}].weights"), "weights need strategy = \"weighted\"");
+        }
+        let defaults = RetryPolicy::default();
+        let retry = RetryPolicy {
+            max_attempts: c.number(
+                &m.max_attempts,
+                &format!("models[{i}].max_attempts"),
+                u64::from(defaults.max_attempts),
+                1,
+                20,
+            )? as u32,
+            backoff_base: c.duration(&m.retry_backoff, &format!("models[{i}].retry_backoff"), defaults.backoff_base)?,
+            max_retry_after: c.duration(
+                &m.max_retry_after,
+                &format!("models[{i}].max_retry_after"),
+                defaults.max_retry_after,
+            )?,
+            ..defaults
+        };
+        models.push(ModelConfig { name: name.clone(), kind, targets, strategy, weights, retry });
     }
 
-    Ok(Config { path: path.to_path_buf(), server, log, admin_key, audit, keys, providers, models })
+    let r = &raw.routing;
+    let bd = BreakerConfig::default();
+    let breaker = BreakerConfig {
+        consecutive_failures: c.number(
+            &r.breaker_failures,
+            "routing.breaker_failures",
+            u64::from(bd.consecutive_failures),
+            1,
+            10_000,
+        )? as u32,
+        failure_rate: match r.breaker_failure_rate.as_ref() {
+            None => bd.failure_rate,
+            Some(f) if (0.01..=1.0).contains(f.get_ref()) => *f.get_ref(),
+            Some(f) => return c.err(f.span(), "routing.breaker_failure_rate", "must be between 0.01 and 1.0"),
+        },
+        min_requests: c.number(
+            &r.breaker_min_requests,
+            "routing.breaker_min_requests",
+            u64::from(bd.min_requests),
+            1,
+            1_000_000,
+        )? as u32,
+        window: c.duration(&r.breaker_window, "routing.breaker_window", bd.window)?,
+        open_for: c.duration(&r.breaker_open_for, "routing.breaker_open_for", bd.open_for)?,
+        max_open_for: c.duration(&r.breaker_max_open_for, "routing.breaker_max_open_for", bd.max_open_for)?,
+        probe_interval: bd.probe_interval,
+    };
+
+    Ok(Config { path: path.to_path_buf(), server, log, admin_key, audit, keys, providers, models, breaker })
 }
 
 fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind, ConfigError> {

@@ -15,7 +15,7 @@ async fn upstream_4xx_passes_through_as_an_openai_error() {
     assert!(v["error"]["message"].as_str().unwrap().contains("maximum context length"));
     let r = post(&d, "/v1/chat/completions", &chat_body("err429", false)).await;
     r.assert_error(429);
-    assert_eq!(r.header("retry-after"), Some("3"));
+    assert_eq!(r.header("retry-after"), Some("2"));
 }
 
 #[tokio::test]

@@ -15,5 +15,6 @@ mod errors;
 mod input;
 mod lifecycle;
 mod observability;
+mod routing;
 mod support;
 mod upstream;

@@ -24,9 +24,15 @@ pub const BEHAVIOURS: &[&str] =
 /// The test configuration: every upstream behaviour as a model, a failover model, an echo
 /// model on the in-process mock, and tight limits so the limit tests are quick.
 pub fn config(upstream: SocketAddr, dir: &std::path::Path) -> String {
+    config_with(upstream, "127.0.0.1:9".parse().unwrap(), dir)
+}
+
+/// The test configuration with a black-holed address for the `hole` provider.
+pub fn config_with(upstream: SocketAddr, blackhole: SocketAddr, dir: &std::path::Path) -> String {
     let mut models = String::new();
     for b in BEHAVIOURS {
-        models.push_str(&format!("[[models]]\nname = \"{b}\"\ntargets = [\"up/{b}\"]\n\n"));
+        // One attempt each, so error tests see exactly one upstream request.
+        models.push_str(&format!("[[models]]\nname = \"{b}\"\ntargets = [\"up/{b}\"]\nmax_attempts = 1\n\n"));
     }
     format!(
         r#"
@@ -40,6 +46,10 @@ drain_timeout = "10s"
 
 [log]
 level = "warn"
+
+[routing]
+breaker_failures = 3
+breaker_open_for = "1s"
 
 [audit]
 sink = "file"
@@ -65,6 +75,17 @@ base_url = "http://{upstream}/v1"
 first_byte_timeout = "60s"
 
 [[providers]]
+name = "brk"
+type = "openai"
+base_url = "http://{upstream}/v1"
+
+[[providers]]
+name = "hole"
+type = "openai"
+base_url = "http://{blackhole}/v1"
+connect_timeout = "300ms"
+
+[[providers]]
 name = "closed"
 type = "openai"
 base_url = "http://127.0.0.1:1/v1"
@@ -79,6 +100,26 @@ behavior = "echo"
 [[models]]
 name = "failover"
 targets = ["up/err500", "closed/x", "up/ok"]
+
+[[models]]
+name = "storm429"
+targets = ["up/err429"]
+max_attempts = 3
+
+[[models]]
+name = "loop"
+targets = ["up/err500", "closed/x"]
+max_attempts = 5
+retry_backoff = "10ms"
+
+[[models]]
+name = "breaker"
+targets = ["brk/err500"]
+max_attempts = 1
+
+[[models]]
+name = "blackhole"
+targets = ["hole/x", "up/ok"]
 
 [[models]]
 name = "slow-patient"

@@ -205,7 +205,7 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
         "err401" => error(401, "Incorrect API key provided: sk-upstr***", "invalid_request_error", "invalid_api_key"),
         "err429" => {
             let mut r = error(429, "Rate limit reached", "rate_limit_error", "rate_limit_exceeded");
-            r.headers_mut().insert("retry-after", http::HeaderValue::from_static("3"));
+            r.headers_mut().insert("retry-after", http::HeaderValue::from_static("2"));
             r
         }
         "err500" => full(500, "internal upstream failure", "text/plain"),

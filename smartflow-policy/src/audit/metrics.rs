@@ -5,12 +5,20 @@
 //! fixed sets (outcome, error kind), so a client cannot grow the series count: an unknown model
 //! is counted as `-`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use smartflow_core::router::TargetStatus;
+use smartflow_core::routing::BreakerState;
 use smartflow_core::{Audit, AuditRecord, Error};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,6 +93,13 @@ impl MetricsAudit {
         &mut self.registry
     }
 
+    /// Exports routing-target health on every scrape: `smartflow_target_circuit_state{target,
+    /// state}` (1 for the current state) and `smartflow_target_first_byte_seconds{target}` (the
+    /// moving average), read from `source` (typically `Gateway::target_health`).
+    pub fn register_target_health(&mut self, source: HealthSource) {
+        self.registry.register_collector(Box::new(TargetHealthCollector { source }));
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -125,6 +140,61 @@ impl MetricsAudit {
                 }
             }
         }
+    }
+}
+
+/// Where target health comes from at scrape time.
+pub type HealthSource = Arc<dyn Fn() -> Vec<TargetStatus> + Send + Sync>;
+
+struct TargetHealthCollector {
+    source: HealthSource,
+}
+
+impl std::fmt::Debug for TargetHealthCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TargetHealthCollector")
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CircuitLabels {
+    target: String,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabel {
+    target: String,
+}
+
+impl Collector for TargetHealthCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let health = (self.source)();
+        let mut states = encoder.encode_descriptor(
+            "smartflow_target_circuit_state",
+            "Circuit breaker state per routing target (1 = current state)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for t in &health {
+            for state in [BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen] {
+                let labels = CircuitLabels { target: t.label.to_string(), state: state.label() };
+                ConstGauge::new(i64::from(t.state == state)).encode(states.encode_family(&labels)?)?;
+            }
+        }
+        let mut latency = encoder.encode_descriptor(
+            "smartflow_target_first_byte_seconds",
+            "Moving average of time to first byte per routing target",
+            None,
+            MetricType::Gauge,
+        )?;
+        for t in &health {
+            if let Some(d) = t.first_byte_ewma {
+                let labels = TargetLabel { target: t.label.to_string() };
+                ConstGauge::new(d.as_secs_f64()).encode(latency.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
     }
 }
 

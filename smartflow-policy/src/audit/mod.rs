@@ -4,4 +4,4 @@ mod jsonl;
 mod metrics;
 
 pub use jsonl::{JsonLinesAudit, JsonLinesTarget};
-pub use metrics::MetricsAudit;
+pub use metrics::{HealthSource, MetricsAudit};
