@@ -23,29 +23,32 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
         let provider: Arc<dyn Provider> = match &p.kind {
             ProviderKind::Mock(mock) => Arc::new(MockProvider::new(p.name.clone(), mock.clone())),
             ProviderKind::OpenAi(s) => {
-                let mut oc = OpenAiConfig::new(&s.base_url)
-                    .map_err(|e| anyhow::anyhow!("provider {}: {}", p.name, e.message()))?;
+                let fail = |e: smartflow_core::Error| anyhow::anyhow!("provider {}: {}", p.name, e.message());
+                let mut oc = match &s.azure_api_version {
+                    None => OpenAiConfig::new(&s.base_url).map_err(fail)?,
+                    Some(version) => OpenAiConfig::azure(&s.base_url, version).map_err(fail)?,
+                };
+                if let Some(h) = &s.key_header {
+                    oc.key_header = Some(h.clone());
+                }
                 oc.api_key.clone_from(&s.api_key);
-                oc.root_certificates = roots.clone();
+                oc.http.root_certificates = roots.clone();
                 if let Some(d) = s.connect_timeout {
-                    oc.connect_timeout = d;
+                    oc.http.connect_timeout = d;
                 }
                 if let Some(d) = s.first_byte_timeout {
-                    oc.first_byte_timeout = d;
+                    oc.http.first_byte_timeout = d;
                 }
                 if let Some(d) = s.idle_timeout {
-                    oc.idle_timeout = d;
+                    oc.http.idle_timeout = d;
                 }
                 if let Some(d) = s.total_timeout {
-                    oc.total_timeout = d;
+                    oc.http.total_timeout = d;
                 }
                 if let Some(n) = s.max_response_bytes {
-                    oc.max_response_bytes = n;
+                    oc.http.max_response_bytes = n;
                 }
-                Arc::new(
-                    OpenAiProvider::new(p.name.clone(), oc)
-                        .map_err(|e| anyhow::anyhow!("provider {}: {}", p.name, e.message()))?,
-                )
+                Arc::new(OpenAiProvider::new(p.name.clone(), oc).map_err(fail)?)
             }
         };
         providers.insert(p.name.as_str(), provider);

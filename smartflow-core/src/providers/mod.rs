@@ -1,9 +1,11 @@
 //! Provider adapters: one per wire dialect. `openai` serves OpenAI and every OpenAI-compatible
 //! server (vLLM, Ollama, TGI, LM Studio); `mock` answers in-process for quickstarts and tests.
 
+pub mod http;
 pub mod mock;
 pub mod openai;
 
+pub use http::HttpConfig;
 pub use mock::{MockBehavior, MockConfig, MockProvider};
 pub use openai::{OpenAiConfig, OpenAiProvider};
 

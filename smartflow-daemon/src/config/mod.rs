@@ -116,11 +116,16 @@ pub enum ProviderKind {
     OpenAi(OpenAiSettings),
 }
 
-/// Settings of an OpenAI-dialect provider.
+/// Settings of an OpenAI-dialect provider (OpenAI-compatible servers and Azure OpenAI).
 #[derive(Debug, Clone)]
 pub struct OpenAiSettings {
-    /// Base URL with version prefix.
+    /// Base URL (with the version prefix for OpenAI-compatible servers; the resource or APIM
+    /// URL for Azure).
     pub base_url: String,
+    /// Azure OpenAI `api-version`; set for `type = "azure"`.
+    pub azure_api_version: Option<String>,
+    /// The header carrying the key (default `Authorization: Bearer`; Azure `api-key`).
+    pub key_header: Option<http::HeaderName>,
     /// Resolved key, if any.
     pub api_key: Option<SecretString>,
     /// Connect timeout.

@@ -104,8 +104,10 @@ pub(crate) struct RawProvider {
     pub(crate) name: Spanned<String>,
     #[serde(rename = "type")]
     pub(crate) kind: Spanned<String>,
-    // openai
+    // openai, azure
     pub(crate) base_url: Option<Spanned<String>>,
+    pub(crate) api_version: Option<Spanned<String>>,
+    pub(crate) key_header: Option<Spanned<String>>,
     pub(crate) api_key: Option<Spanned<String>>,
     pub(crate) connect_timeout: Option<Spanned<String>>,
     pub(crate) first_byte_timeout: Option<Spanned<String>>,

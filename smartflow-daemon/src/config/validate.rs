@@ -195,6 +195,16 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
             if !provider_names.contains(provider) {
                 return c.err(t.span(), &key, format!("no provider named `{provider}` is configured"));
             }
+            let azure = providers.iter().any(|p: &ProviderConfig| {
+                p.name == provider && matches!(&p.kind, ProviderKind::OpenAi(s) if s.azure_api_version.is_some())
+            });
+            if azure && !smartflow_core::providers::openai::is_safe_segment(model) {
+                return c.err(
+                    t.span(),
+                    &key,
+                    "an azure deployment name may only use letters, digits, '.', '_' and '-'",
+                );
+            }
             targets.push((provider.to_owned(), model.to_owned()));
         }
         let strategy = match m.strategy.as_ref() {
@@ -298,6 +308,8 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 (p.idle_timeout.as_ref().map(Spanned::span), "idle_timeout"),
                 (p.total_timeout.as_ref().map(Spanned::span), "total_timeout"),
                 (p.max_response_bytes.as_ref().map(Spanned::span), "max_response_bytes"),
+                (p.api_version.as_ref().map(Spanned::span), "api_version"),
+                (p.key_header.as_ref().map(Spanned::span), "key_header"),
             ] {
                 only_for(span, field, "openai")?;
             }
@@ -342,7 +354,13 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 )?,
             }))
         }
-        "openai" => {
+        kind @ ("openai" | "azure") => {
+            let azure = kind == "azure";
+            if !azure {
+                if let Some(v) = p.api_version.as_ref() {
+                    return c.err(v.span(), &key("api_version"), "only applies to providers of type \"azure\"");
+                }
+            }
             for (span, field) in [
                 (p.behavior.as_ref().map(Spanned::span), "behavior"),
                 (p.reply.as_ref().map(Spanned::span), "reply"),
@@ -354,17 +372,42 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 only_for(span, field, "mock")?;
             }
             let Some(base_url) = p.base_url.as_ref() else {
-                return c.err(p.name.span(), &key("base_url"), "an openai provider needs base_url");
+                return c.err(p.name.span(), &key("base_url"), format!("a provider of type \"{kind}\" needs base_url"));
             };
-            if let Err(e) = smartflow_core::providers::OpenAiConfig::new(base_url.get_ref()) {
+            if let Err(e) = smartflow_core::providers::http::validate_base_url(base_url.get_ref()) {
                 return c.err(base_url.span(), &key("base_url"), e.message());
             }
+            let azure_api_version = match (azure, p.api_version.as_ref()) {
+                (false, _) => None,
+                (true, None) => {
+                    return c.err(
+                        p.name.span(),
+                        &key("api_version"),
+                        "an azure provider needs api_version, e.g. \"2024-10-21\"",
+                    );
+                }
+                (true, Some(v)) => {
+                    if let Err(e) = smartflow_core::providers::OpenAiConfig::azure(base_url.get_ref(), v.get_ref()) {
+                        return c.err(v.span(), &key("api_version"), e.message());
+                    }
+                    Some(v.get_ref().clone())
+                }
+            };
+            let key_header = match p.key_header.as_ref() {
+                None => None,
+                Some(h) => Some(
+                    http::HeaderName::try_from(h.get_ref().as_str())
+                        .or_else(|_| c.err(h.span(), &key("key_header"), "not a valid header name"))?,
+                ),
+            };
             let api_key = match p.api_key.as_ref() {
                 None => None,
                 Some(r) => Some(secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key("api_key"), e))?),
             };
             Ok(ProviderKind::OpenAi(OpenAiSettings {
                 base_url: base_url.get_ref().clone(),
+                azure_api_version,
+                key_header,
                 api_key,
                 connect_timeout: c.opt_duration(&p.connect_timeout, &key("connect_timeout"))?,
                 first_byte_timeout: c.opt_duration(&p.first_byte_timeout, &key("first_byte_timeout"))?,
@@ -380,7 +423,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
         other => c.err(
             p.kind.span(),
             &key("type"),
-            format!("unknown provider type `{other}`; expected \"openai\" or \"mock\""),
+            format!("unknown provider type `{other}`; expected \"openai\", \"azure\" or \"mock\""),
         ),
     }
 }

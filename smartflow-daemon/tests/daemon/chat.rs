@@ -148,3 +148,19 @@ pub async fn wait_for_audit(d: &Daemon, n: usize) -> Vec<Value> {
     }
     panic!("fewer than {n} audit records");
 }
+
+#[tokio::test]
+async fn azure_deployment_urls_and_api_key_header() {
+    let up = Upstream::start().await;
+    let d = Daemon::start(up.addr).await;
+    let r = post(&d, "/v1/chat/completions", &chat_body("azure-gpt", false)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-smartflow-target"), Some("azure/ok"));
+    let path = up.record.paths.lock().await.last().cloned().unwrap();
+    assert_eq!(path, "/openai/deployments/ok/chat/completions?api-version=2024-10-21");
+    let headers = up.record.headers.lock().await.last().cloned().unwrap();
+    assert_eq!(headers.get("api-key").and_then(|v| v.to_str().ok()), Some("azure-secret-key"));
+    assert!(headers.get("authorization").is_none(), "the key goes only in api-key");
+    let r = post(&d, "/v1/chat/completions", &chat_body("azure-gpt", true)).await;
+    assert_eq!(r.events().last().map(String::as_str), Some("[DONE]"));
+}

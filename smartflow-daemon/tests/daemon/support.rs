@@ -86,6 +86,13 @@ base_url = "http://{blackhole}/v1"
 connect_timeout = "300ms"
 
 [[providers]]
+name = "azure"
+type = "azure"
+base_url = "http://{upstream}"
+api_version = "2024-10-21"
+api_key = "file:{key_file}"
+
+[[providers]]
 name = "closed"
 type = "openai"
 base_url = "http://127.0.0.1:1/v1"
@@ -122,6 +129,10 @@ name = "blackhole"
 targets = ["hole/x", "up/ok"]
 
 [[models]]
+name = "azure-gpt"
+targets = ["azure/ok"]
+
+[[models]]
 name = "slow-patient"
 targets = ["patient/slow"]
 
@@ -139,6 +150,11 @@ kind = "embedding"
 targets = ["up/emb"]
 "#,
         audit = dir.join("audit.jsonl").display(),
+        key_file = {
+            let path = dir.join("azure.key");
+            std::fs::write(&path, "azure-secret-key\n").unwrap();
+            path.display().to_string()
+        },
     )
 }
 

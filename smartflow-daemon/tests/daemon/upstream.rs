@@ -28,6 +28,7 @@ pub struct Record {
     pub requests: AtomicUsize,
     pub bodies: Mutex<Vec<Value>>,
     pub headers: Mutex<Vec<http::HeaderMap>>,
+    pub paths: Mutex<Vec<String>>,
     /// When a response (stream body or pending handler) was dropped before it finished.
     pub abandoned: Mutex<Vec<Instant>>,
 }
@@ -162,6 +163,7 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
     record.requests.fetch_add(1, Ordering::SeqCst);
     record.headers.lock().await.push(req.headers().clone());
     let path = req.uri().path().to_owned();
+    record.paths.lock().await.push(req.uri().to_string());
     let bytes = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     record.bodies.lock().await.push(body.clone());

@@ -1,86 +1,72 @@
-//! `OpenAiConfig`: where an OpenAI-dialect upstream is and how long to wait for it.
+//! `OpenAiConfig`: an OpenAI-dialect upstream — connection settings, credentials, and the
+//! quirks of the servers that speak the dialect (Azure OpenAI deployment URLs, key headers).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use rustls::RootCertStore;
+use http::HeaderName;
 use secrecy::SecretString;
 
 use crate::error::Error;
+use crate::providers::http::HttpConfig;
 
 /// Settings of one OpenAI-dialect upstream.
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
-    /// Base URL including the version prefix, e.g. `https://api.openai.com/v1`.
-    base_url: String,
-    /// Bearer key sent upstream, if the server needs one.
+    /// Where it is and how long to wait.
+    pub http: HttpConfig,
+    /// The key sent upstream, if the server needs one.
     pub api_key: Option<SecretString>,
-    /// Certificate authorities trusted for `https` upstreams. Empty by default: this crate reads
-    /// no files, so the caller supplies the system's roots (the daemon loads them) or its own CA
-    /// bundle. Plain-`http` upstreams need none.
-    pub root_certificates: Arc<RootCertStore>,
-    /// TCP (and TLS) connect timeout.
-    pub connect_timeout: Duration,
-    /// Time from sending the request to the response headers.
-    pub first_byte_timeout: Duration,
-    /// Longest gap between two stream frames.
-    pub idle_timeout: Duration,
-    /// Whole non-streamed exchange.
-    pub total_timeout: Duration,
-    /// Largest non-streamed response body accepted.
-    pub max_response_bytes: usize,
-    /// Largest single stream event accepted.
-    pub max_event_bytes: usize,
-    /// Idle pooled connections kept per host.
-    pub pool_max_idle_per_host: usize,
-    /// How long an idle pooled connection is kept.
-    pub pool_idle_timeout: Duration,
+    /// The header that carries the key: `None` sends `Authorization: Bearer <key>`; Azure
+    /// OpenAI uses `api-key`, an Azure API Management front `Ocp-Apim-Subscription-Key`.
+    pub key_header: Option<HeaderName>,
+    /// Azure OpenAI: deployment URLs (`{base}/openai/deployments/{model}/chat/completions`)
+    /// with this `api-version` query parameter. The target's model is the deployment name.
+    pub azure_api_version: Option<String>,
 }
 
 impl OpenAiConfig {
-    /// Settings for `base_url` (http or https, with a host) with the default timeouts: connect
-    /// 5 s, first byte 120 s, stream idle 120 s, total 600 s; bodies up to 32 MiB, events up to
-    /// 1 MiB.
+    /// Settings for an OpenAI-compatible server at `base_url` (including its `/v1`).
     pub fn new(base_url: &str) -> Result<Self, Error> {
-        let uri: http::Uri = base_url.parse().map_err(|_| Error::internal("provider base_url is not a valid URL"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            _ => return Err(Error::internal("provider base_url must start with http:// or https://")),
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(Error::internal("provider base_url has no host"));
-        }
-        if uri.query().is_some() || base_url.contains('#') || uri.authority().is_some_and(|a| a.as_str().contains('@'))
-        {
-            return Err(Error::internal("provider base_url may not carry a query, fragment or user info"));
+        Ok(Self { http: HttpConfig::new(base_url)?, api_key: None, key_header: None, azure_api_version: None })
+    }
+
+    /// Settings for an Azure OpenAI resource (`https://NAME.openai.azure.com`) or an API
+    /// Management front: deployment URLs, `api-version`, and the key in the `api-key` header.
+    pub fn azure(base_url: &str, api_version: &str) -> Result<Self, Error> {
+        if api_version.is_empty() || !api_version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
+            return Err(Error::internal("azure api_version must look like 2024-10-21"));
         }
         Ok(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            http: HttpConfig::new(base_url)?,
             api_key: None,
-            root_certificates: Arc::new(RootCertStore::empty()),
-            connect_timeout: Duration::from_secs(5),
-            first_byte_timeout: Duration::from_secs(120),
-            idle_timeout: Duration::from_secs(120),
-            total_timeout: Duration::from_secs(600),
-            max_response_bytes: 32 << 20,
-            max_event_bytes: 1 << 20,
-            pool_max_idle_per_host: 256,
-            pool_idle_timeout: Duration::from_secs(90),
+            key_header: Some(HeaderName::from_static("api-key")),
+            azure_api_version: Some(api_version.to_owned()),
         })
     }
 
-    /// The base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    /// The URL for `operation` (`chat/completions`, `embeddings`) on `model`. Azure deployment
+    /// names are checked so a model name can never change the URL's host or path.
+    pub(super) fn url(&self, operation: &str, model: &str) -> Result<String, Error> {
+        let base = self.http.base_url();
+        match &self.azure_api_version {
+            None => Ok(format!("{base}/{operation}")),
+            Some(version) => {
+                if !is_safe_segment(model) {
+                    return Err(Error::internal(
+                        "an azure deployment name may only use letters, digits, '.', '_' and '-'",
+                    ));
+                }
+                Ok(format!("{base}/openai/deployments/{model}/{operation}?api-version={version}"))
+            }
+        }
     }
+}
 
-    pub(super) fn chat_path(&self) -> String {
-        format!("{}/chat/completions", self.base_url)
-    }
-
-    pub(super) fn embeddings_path(&self) -> String {
-        format!("{}/embeddings", self.base_url)
-    }
+/// A URL path segment that cannot escape its place: `[A-Za-z0-9._-]{1,128}`, not `.`/`..`.
+pub fn is_safe_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s != "."
+        && s != ".."
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]
@@ -88,11 +74,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base_urls_are_checked() {
-        assert!(OpenAiConfig::new("http://127.0.0.1:8000/v1/").is_ok());
-        assert_eq!(OpenAiConfig::new("https://h/v1/").unwrap().chat_path(), "https://h/v1/chat/completions");
-        for bad in ["ftp://h/v1", "h/v1", "http:///v1", "http://u:p@h/v1", "http://h/v1?x=1", "http://h/v1#f"] {
-            assert!(OpenAiConfig::new(bad).is_err(), "{bad}");
+    fn urls_per_dialect_and_no_injection() {
+        let c = OpenAiConfig::new("https://h/v1/").unwrap();
+        assert_eq!(c.url("chat/completions", "gpt").unwrap(), "https://h/v1/chat/completions");
+        let a = OpenAiConfig::azure("https://res.openai.azure.com", "2024-10-21").unwrap();
+        assert_eq!(
+            a.url("chat/completions", "gpt-4o-prod").unwrap(),
+            "https://res.openai.azure.com/openai/deployments/gpt-4o-prod/chat/completions?api-version=2024-10-21"
+        );
+        for bad in ["a/b", "a#b", "a?b", "a@b", "%2f", "..", "", "a b"] {
+            assert!(a.url("chat/completions", bad).is_err(), "{bad:?}");
         }
+        assert!(OpenAiConfig::azure("https://h", "2024/../x").is_err());
     }
 }

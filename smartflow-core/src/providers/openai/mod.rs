@@ -2,21 +2,22 @@
 //! (vLLM, Ollama, TGI, LM Studio, llama.cpp) through one adapter. A provider is configuration:
 //! base URL, credentials, timeouts.
 
-mod client;
 mod config;
 mod errors;
 mod stream;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::{HeaderName, HeaderValue, header};
+use secrecy::ExposeSecret;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-pub use config::OpenAiConfig;
+pub use config::{OpenAiConfig, is_safe_segment};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
+use crate::providers::http::UpstreamClient;
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingResponse};
-use client::UpstreamClient;
 
 /// A provider speaking the OpenAI chat-completions wire format.
 #[derive(Debug, Clone)]
@@ -24,13 +25,64 @@ pub struct OpenAiProvider {
     name: String,
     config: OpenAiConfig,
     client: UpstreamClient,
+    auth: Option<(HeaderName, HeaderValue)>,
 }
 
 impl OpenAiProvider {
     /// Builds the provider and its pooled HTTPS client. Fails on an invalid base URL or TLS set-up.
     pub fn new(name: impl Into<String>, config: OpenAiConfig) -> Result<Self, Error> {
-        let client = UpstreamClient::new(&config)?;
-        Ok(Self { name: name.into(), config, client })
+        let client = UpstreamClient::new(&config.http)?;
+        let auth = match &config.api_key {
+            None => None,
+            Some(key) => {
+                let (name, value) = match &config.key_header {
+                    None => (header::AUTHORIZATION, format!("Bearer {}", key.expose_secret())),
+                    Some(h) => (h.clone(), key.expose_secret().to_owned()),
+                };
+                let mut value = HeaderValue::try_from(value)
+                    .map_err(|_| Error::internal("provider api key contains characters not allowed in a header"))?;
+                value.set_sensitive(true);
+                Some((name, value))
+            }
+        };
+        Ok(Self { name: name.into(), config, client, auth })
+    }
+
+    fn headers(&self, request_id: &str, accept: &'static str) -> Vec<(HeaderName, HeaderValue)> {
+        let mut h = vec![
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::ACCEPT, HeaderValue::from_static(accept)),
+        ];
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            h.push((HeaderName::from_static("x-request-id"), id));
+        }
+        h.extend(self.auth.clone());
+        h
+    }
+
+    /// POSTs and returns the 2xx response; other statuses become OpenAI-dialect errors.
+    async fn send(
+        &self,
+        url: &str,
+        body: Bytes,
+        request_id: &str,
+        accept: &'static str,
+    ) -> Result<http::Response<hyper::body::Incoming>, Error> {
+        let response = self.client.post(url, body, &self.headers(request_id, accept)).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let (status, headers, bytes) = self.client.error_parts(response).await;
+        Err(errors::from_status(status, &headers, &bytes))
+    }
+
+    async fn exchange(&self, url: &str, body: Bytes, request_id: &str) -> Result<Bytes, Error> {
+        self.client
+            .within_total(async {
+                let response = self.send(url, body, request_id, "application/json").await?;
+                self.client.collect(response.into_body()).await
+            })
+            .await
     }
 
     fn body(call: &ProviderCall<'_>, stream: bool) -> Result<Bytes, Error> {
@@ -81,7 +133,8 @@ impl Provider for OpenAiProvider {
 
     async fn chat(&self, call: ProviderCall<'_>) -> Result<ChatResponse, Error> {
         let body = Self::body(&call, false)?;
-        let bytes = self.client.post_json(&self.config.chat_path(), body, call.request_id).await?;
+        let url = self.config.url("chat/completions", call.upstream_model)?;
+        let bytes = self.exchange(&url, body, call.request_id).await?;
         serde_json::from_slice(&bytes).map_err(|_| {
             Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid chat completion")
                 .with_code("invalid_upstream_response")
@@ -90,7 +143,8 @@ impl Provider for OpenAiProvider {
 
     async fn chat_stream(&self, call: ProviderCall<'_>) -> Result<ChunkStream, Error> {
         let body = Self::body(&call, true)?;
-        let response = self.client.post_stream(&self.config.chat_path(), body, call.request_id).await?;
+        let url = self.config.url("chat/completions", call.upstream_model)?;
+        let response = self.send(&url, body, call.request_id, "text/event-stream").await?;
         let is_json = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -104,14 +158,15 @@ impl Provider for OpenAiProvider {
             let chunks: Vec<Result<ChatChunk, Error>> = ChatChunk::from_response(&full).into_iter().map(Ok).collect();
             return Ok(Box::pin(futures_util::stream::iter(chunks)));
         }
-        Ok(stream::chunk_stream(response.into_body(), self.config.idle_timeout, self.config.max_event_bytes))
+        Ok(stream::chunk_stream(response.into_body(), self.client.idle_timeout(), self.client.max_event_bytes()))
     }
 
     async fn embed(&self, call: EmbedCall<'_>) -> Result<EmbeddingResponse, Error> {
         let mut req = call.request.clone();
         req.model = call.upstream_model.to_owned();
         let body = serde_json::to_vec(&req).map_err(|_| Error::internal("could not encode the upstream request"))?;
-        let bytes = self.client.post_json(&self.config.embeddings_path(), body.into(), call.request_id).await?;
+        let url = self.config.url("embeddings", call.upstream_model)?;
+        let bytes = self.exchange(&url, body.into(), call.request_id).await?;
         serde_json::from_slice(&bytes).map_err(|_| {
             Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid embeddings response")
                 .with_code("invalid_upstream_response")
