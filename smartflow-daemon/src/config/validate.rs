@@ -356,10 +356,10 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
         }
         kind @ ("openai" | "azure") => {
             let azure = kind == "azure";
-            if !azure {
-                if let Some(v) = p.api_version.as_ref() {
-                    return c.err(v.span(), &key("api_version"), "only applies to providers of type \"azure\"");
-                }
+            if let Some(v) = p.api_version.as_ref()
+                && !azure
+            {
+                return c.err(v.span(), &key("api_version"), "only applies to providers of type \"azure\"");
             }
             for (span, field) in [
                 (p.behavior.as_ref().map(Spanned::span), "behavior"),
