@@ -16,8 +16,10 @@ use crate::config::{AuditSink, Config, ProviderKind};
 /// Builds the gateway for `config`. `metrics` is shared across reloads so counters survive them.
 pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result<Gateway> {
     let mut providers: HashMap<&str, Arc<dyn Provider>> = HashMap::new();
-    let needs_tls =
-        config.providers.iter().any(|p| matches!(&p.kind, ProviderKind::OpenAi(s) if s.base_url.starts_with("https:")));
+    let needs_tls = config
+        .providers
+        .iter()
+        .any(|p| matches!(&p.kind, ProviderKind::OpenAi(s) if s.base_url.starts_with("https:") && s.ca.is_none()));
     let roots = if needs_tls { crate::tls::system_roots() } else { Arc::new(rustls::RootCertStore::empty()) };
     for p in &config.providers {
         let provider: Arc<dyn Provider> = match &p.kind {
@@ -32,7 +34,8 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
                     oc.key_header = Some(h.clone());
                 }
                 oc.api_key.clone_from(&s.api_key);
-                oc.http.root_certificates = roots.clone();
+                oc.http.root_certificates = s.ca.clone().unwrap_or_else(|| roots.clone());
+                oc.http.proxy.clone_from(&s.proxy);
                 if let Some(d) = s.connect_timeout {
                     oc.http.connect_timeout = d;
                 }

@@ -126,6 +126,10 @@ pub struct OpenAiSettings {
     pub azure_api_version: Option<String>,
     /// The header carrying the key (default `Authorization: Bearer`; Azure `api-key`).
     pub key_header: Option<http::HeaderName>,
+    /// Egress proxy to tunnel through.
+    pub proxy: Option<http::Uri>,
+    /// Trusted CAs from `ca_file`, instead of the system's.
+    pub ca: Option<std::sync::Arc<rustls::RootCertStore>>,
     /// Resolved key, if any.
     pub api_key: Option<SecretString>,
     /// Connect timeout.

@@ -107,6 +107,8 @@ pub(crate) struct RawProvider {
     // openai, azure
     pub(crate) base_url: Option<Spanned<String>>,
     pub(crate) api_version: Option<Spanned<String>>,
+    pub(crate) proxy: Option<Spanned<String>>,
+    pub(crate) ca_file: Option<Spanned<String>>,
     pub(crate) key_header: Option<Spanned<String>>,
     pub(crate) api_key: Option<Spanned<String>>,
     pub(crate) connect_timeout: Option<Spanned<String>>,

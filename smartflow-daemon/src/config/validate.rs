@@ -310,6 +310,8 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 (p.max_response_bytes.as_ref().map(Spanned::span), "max_response_bytes"),
                 (p.api_version.as_ref().map(Spanned::span), "api_version"),
                 (p.key_header.as_ref().map(Spanned::span), "key_header"),
+                (p.proxy.as_ref().map(Spanned::span), "proxy"),
+                (p.ca_file.as_ref().map(Spanned::span), "ca_file"),
             ] {
                 only_for(span, field, "openai")?;
             }
@@ -404,10 +406,26 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 None => None,
                 Some(r) => Some(secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key("api_key"), e))?),
             };
+            let proxy = match p.proxy.as_ref() {
+                None => None,
+                Some(u) => Some(
+                    smartflow_core::providers::http::validate_proxy_url(u.get_ref())
+                        .or_else(|e| c.err(u.span(), &key("proxy"), e.message()))?,
+                ),
+            };
+            let ca = match p.ca_file.as_ref() {
+                None => None,
+                Some(f) => Some(
+                    crate::tls::load_ca_file(std::path::Path::new(f.get_ref()))
+                        .or_else(|e| c.err(f.span(), &key("ca_file"), e))?,
+                ),
+            };
             Ok(ProviderKind::OpenAi(OpenAiSettings {
                 base_url: base_url.get_ref().clone(),
                 azure_api_version,
                 key_header,
+                proxy,
+                ca,
                 api_key,
                 connect_timeout: c.opt_duration(&p.connect_timeout, &key("connect_timeout"))?,
                 first_byte_timeout: c.opt_duration(&p.first_byte_timeout, &key("first_byte_timeout"))?,

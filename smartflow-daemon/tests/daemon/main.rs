@@ -11,6 +11,7 @@
 
 mod cancel;
 mod chat;
+mod egress;
 mod errors;
 mod input;
 mod lifecycle;

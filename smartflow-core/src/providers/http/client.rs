@@ -12,17 +12,26 @@ use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::config::HttpConfig;
 use crate::error::{Error, ErrorKind};
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Direct = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Proxied = Client<HttpsConnector<Tunnel<HttpConnector>>, Full<Bytes>>;
+
+/// Direct connections, or connections tunnelled through an egress proxy.
+#[derive(Clone)]
+enum Pool {
+    Direct(Direct),
+    Proxied(Proxied),
+}
 
 /// A pooled client for one upstream.
 #[derive(Clone)]
 pub struct UpstreamClient {
-    client: HttpsClient,
+    client: Pool,
     first_byte_timeout: Duration,
     total_timeout: Duration,
     idle_timeout: Duration,
@@ -53,18 +62,21 @@ impl UpstreamClient {
             .map_err(|_| Error::internal("could not set up TLS"))?
             .with_root_certificates(config.root_certificates.clone())
             .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
+            .enable_http2();
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_max_idle_per_host(config.pool_max_idle_per_host)
-            .build(connector);
+            .pool_max_idle_per_host(config.pool_max_idle_per_host);
+        let client = match &config.proxy {
+            None => Pool::Direct(builder.build(https.wrap_connector(http))),
+            Some(proxy) => Pool::Proxied(builder.build(https.wrap_connector(Tunnel::new(proxy.clone(), http)))),
+        };
         Ok(Self {
             client,
             first_byte_timeout: config.first_byte_timeout,
@@ -98,7 +110,13 @@ impl UpstreamClient {
             builder = builder.header(name, value);
         }
         let req = builder.body(Full::new(body)).map_err(|_| Error::internal("could not build the upstream request"))?;
-        match tokio::time::timeout(self.first_byte_timeout, self.client.request(req)).await {
+        let sent = async {
+            match &self.client {
+                Pool::Direct(c) => c.request(req).await,
+                Pool::Proxied(c) => c.request(req).await,
+            }
+        };
+        match tokio::time::timeout(self.first_byte_timeout, sent).await {
             Err(_) => Err(timeout_error()),
             Ok(Err(e)) => {
                 let message = if e.is_connect() {

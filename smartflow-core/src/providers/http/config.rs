@@ -31,6 +31,9 @@ pub struct HttpConfig {
     /// no files, so the caller supplies the system's roots (the daemon loads them) or its own CA
     /// bundle. Plain-`http` upstreams need none.
     pub root_certificates: Arc<RootCertStore>,
+    /// An HTTP proxy (`http://host:port`) to tunnel every connection through with `CONNECT`
+    /// (closed networks with an egress proxy). `None` connects directly.
+    pub proxy: Option<http::Uri>,
 }
 
 impl HttpConfig {
@@ -48,6 +51,7 @@ impl HttpConfig {
             pool_max_idle_per_host: 256,
             pool_idle_timeout: Duration::from_secs(90),
             root_certificates: Arc::new(RootCertStore::empty()),
+            proxy: None,
         })
     }
 
@@ -55,6 +59,20 @@ impl HttpConfig {
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
+}
+
+/// Checks an egress proxy URL: `http://host:port`, nothing else.
+pub fn validate_proxy_url(url: &str) -> Result<http::Uri, Error> {
+    let uri: http::Uri = url.parse().map_err(|_| Error::internal("proxy is not a valid URL"))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none_or(str::is_empty) || uri.port_u16().is_none() {
+        return Err(Error::internal("proxy must be http://host:port"));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@'))
+        || uri.path_and_query().is_some_and(|p| p.as_str() != "/")
+    {
+        return Err(Error::internal("proxy may not carry user info, a path or a query"));
+    }
+    Ok(uri)
 }
 
 /// Checks an upstream base URL: http or https, a host, no user info, query or fragment.

@@ -7,4 +7,4 @@ mod client;
 mod config;
 
 pub use client::UpstreamClient;
-pub use config::{HttpConfig, validate_base_url};
+pub use config::{HttpConfig, validate_base_url, validate_proxy_url};
