@@ -113,7 +113,7 @@ pub enum ProviderKind {
     /// In-process mock.
     Mock(MockConfig),
     /// OpenAI-compatible HTTP API.
-    OpenAi(OpenAiSettings),
+    OpenAi(Box<OpenAiSettings>),
 }
 
 /// Settings of an OpenAI-dialect provider (OpenAI-compatible servers and Azure OpenAI).

@@ -420,7 +420,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                         .or_else(|e| c.err(f.span(), &key("ca_file"), e))?,
                 ),
             };
-            Ok(ProviderKind::OpenAi(OpenAiSettings {
+            Ok(ProviderKind::OpenAi(Box::new(OpenAiSettings {
                 base_url: base_url.get_ref().clone(),
                 azure_api_version,
                 key_header,
@@ -436,7 +436,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                     .as_ref()
                     .map(|_| c.number(&p.max_response_bytes, &key("max_response_bytes"), 0, 1024, 1 << 31))
                     .transpose()?,
-            }))
+            })))
         }
         other => c.err(
             p.kind.span(),
