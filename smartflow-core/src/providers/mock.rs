@@ -22,7 +22,14 @@ pub enum MockBehavior {
     Echo,
     /// Always this text.
     Fixed(String),
+    /// Exercises tool calling: when the request offers tools and the last message is not a tool
+    /// result, it calls the first tool with its first parameter set to the last user message;
+    /// after a tool result it answers `tool result: <content>`; without tools it echoes.
+    Tools,
 }
+
+/// A tool call the mock decided to make: (call id, function name, arguments JSON).
+type MockToolCall = (String, String, String);
 
 /// Mock settings.
 #[derive(Debug, Clone)]
@@ -71,7 +78,30 @@ impl MockProvider {
         match &self.config.behavior {
             MockBehavior::Echo => req.last_user_text().unwrap_or_default(),
             MockBehavior::Fixed(text) => text.clone(),
+            MockBehavior::Tools => match req.messages.last() {
+                Some(m) if m.role == Role::Tool => format!("tool result: {}", m.text().unwrap_or_default()),
+                _ => req.last_user_text().unwrap_or_default(),
+            },
         }
+    }
+
+    /// The tool call to make instead of a text answer, if any.
+    fn tool_call(&self, req: &ChatRequest, request_id: &str) -> Option<MockToolCall> {
+        if self.config.behavior != MockBehavior::Tools || req.messages.last().is_some_and(|m| m.role == Role::Tool) {
+            return None;
+        }
+        let function = req.rest.get("tools")?.as_array()?.first()?.get("function")?;
+        let name = function.get("name")?.as_str()?.to_owned();
+        let param = function
+            .get("parameters")
+            .and_then(|p| p.get("properties"))
+            .and_then(|p| p.as_object())
+            .and_then(|p| p.keys().next().cloned());
+        let mut args = serde_json::Map::new();
+        if let Some(param) = param {
+            args.insert(param, req.last_user_text().unwrap_or_default().into());
+        }
+        Some((format!("call_{request_id}"), name, serde_json::Value::Object(args).to_string()))
     }
 
     fn usage(req: &ChatRequest, reply: &str) -> Usage {
@@ -124,6 +154,27 @@ impl Provider for MockProvider {
         }
         let reply = self.reply(call.request);
         let usage = Self::usage(call.request, &reply);
+        if let Some((id, name, arguments)) = self.tool_call(call.request, call.request_id) {
+            let mut message = Message { role: Role::Assistant, content: None, rest: Extra::new() };
+            message.rest.insert(
+                "tool_calls".into(),
+                serde_json::json!([{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}]),
+            );
+            return Ok(ChatResponse {
+                id: format!("chatcmpl-mock-{}", call.request_id),
+                object: "chat.completion".to_owned(),
+                created: now_secs(),
+                model: call.upstream_model.to_owned(),
+                choices: vec![Choice {
+                    index: 0,
+                    message,
+                    finish_reason: Some("tool_calls".to_owned()),
+                    rest: Extra::new(),
+                }],
+                usage: Some(usage),
+                rest: Extra::new(),
+            });
+        }
         Ok(ChatResponse {
             id: format!("chatcmpl-mock-{}", call.request_id),
             object: "chat.completion".to_owned(),
@@ -153,10 +204,33 @@ impl Provider for MockProvider {
             Delta { role: Some(Role::Assistant), content: Some(String::new()), rest: Extra::new() },
             None,
         )];
-        for piece in split_words(&reply, self.config.stream_chunks) {
-            chunks.push(chunk(&id, created, model, Delta { content: Some(piece), ..Delta::default() }, None));
-        }
-        chunks.push(chunk(&id, created, model, Delta::default(), Some("stop")));
+        let finish = match self.tool_call(call.request, call.request_id) {
+            Some((call_id, name, arguments)) => {
+                // The arguments arrive in two fragments, as real upstreams send them.
+                let cut = arguments.len() / 2;
+                let cut = (0..=cut).rev().find(|&i| arguments.is_char_boundary(i)).unwrap_or(0);
+                let mut first = Delta::default();
+                first.rest.insert(
+                    "tool_calls".into(),
+                    serde_json::json!([{"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": &arguments[..cut]}}]),
+                );
+                let mut second = Delta::default();
+                second.rest.insert(
+                    "tool_calls".into(),
+                    serde_json::json!([{"index": 0, "function": {"arguments": &arguments[cut..]}}]),
+                );
+                chunks.push(chunk(&id, created, model, first, None));
+                chunks.push(chunk(&id, created, model, second, None));
+                "tool_calls"
+            }
+            None => {
+                for piece in split_words(&reply, self.config.stream_chunks) {
+                    chunks.push(chunk(&id, created, model, Delta { content: Some(piece), ..Delta::default() }, None));
+                }
+                "stop"
+            }
+        };
+        chunks.push(chunk(&id, created, model, Delta::default(), Some(finish)));
         let mut last = chunk(&id, created, model, Delta::default(), None);
         last.choices.clear();
         last.usage = Some(Some(usage));

@@ -321,13 +321,14 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                     return c.err(r.span(), &key("reply"), "`reply` is for behavior = \"fixed\"");
                 }
                 (Some(b), _) if b.get_ref() == "echo" => MockBehavior::Echo,
+                (Some(b), None) if b.get_ref() == "tools" => MockBehavior::Tools,
                 (Some(b), reply) if b.get_ref() == "fixed" => MockBehavior::Fixed(
                     reply.map_or(smartflow_core::providers::mock::DEFAULT_REPLY.to_owned(), |r| r.get_ref().clone()),
                 ),
                 (None, reply) => MockBehavior::Fixed(
                     reply.map_or(smartflow_core::providers::mock::DEFAULT_REPLY.to_owned(), |r| r.get_ref().clone()),
                 ),
-                (Some(b), _) => return c.err(b.span(), &key("behavior"), "must be \"echo\" or \"fixed\""),
+                (Some(b), _) => return c.err(b.span(), &key("behavior"), "must be \"echo\", \"fixed\" or \"tools\""),
             };
             let latency =
                 p.latency.as_ref().map(|_| c.duration(&p.latency, &key("latency"), Duration::ZERO)).transpose()?;

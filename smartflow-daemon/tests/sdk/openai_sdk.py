@@ -7,6 +7,7 @@ provider), then drives it through the SDK: a plain call, a streamed call, the mo
 embeddings, and the SDK's own error classes for a wrong key and an unknown model.
 """
 
+import json
 import subprocess
 import sys
 import traceback
@@ -86,6 +87,47 @@ def test_embeddings(client):
     assert len(r.data) == 2 and len(r.data[0].embedding) > 0
 
 
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def test_tools(client):
+    first = client.chat.completions.create(
+        model="smartflow-tools", messages=[{"role": "user", "content": "Oslo"}], tools=[WEATHER_TOOL]
+    )
+    call = first.choices[0].message.tool_calls[0]
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Oslo"}
+    second = client.chat.completions.create(
+        model="smartflow-tools",
+        messages=[
+            {"role": "user", "content": "Oslo"},
+            {"role": "assistant", "tool_calls": [call.model_dump()]},
+            {"role": "tool", "tool_call_id": call.id, "content": "12C and clear"},
+        ],
+        tools=[WEATHER_TOOL],
+    )
+    assert second.choices[0].message.content == "tool result: 12C and clear"
+    # Streamed, the arguments arrive in fragments and reassemble.
+    stream = client.chat.completions.create(
+        model="smartflow-tools", messages=[{"role": "user", "content": "Bergen"}], tools=[WEATHER_TOOL], stream=True
+    )
+    args = "".join(
+        tc.function.arguments or ""
+        for chunk in stream
+        if chunk.choices and chunk.choices[0].delta.tool_calls
+        for tc in chunk.choices[0].delta.tool_calls
+    )
+    assert json.loads(args) == {"city": "Bergen"}
+
+
 def test_errors(client, base_url):
     bad = openai.OpenAI(base_url=base_url, api_key="not-a-key", max_retries=0)
     try:
@@ -116,6 +158,7 @@ def main():
         ("stream_usage", lambda: test_stream_usage(client)),
         ("models", lambda: test_models(client)),
         ("embeddings", lambda: test_embeddings(client)),
+        ("tools", lambda: test_tools(client)),
         ("errors", lambda: test_errors(client, base_url)),
     ]
     passed = failed = 0
