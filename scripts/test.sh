@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, integration against the real daemon, doc tests,
-# examples built), then the official `openai` Python SDK against a real smartflowd.
+# examples built), then the official `openai` and `anthropic` Python SDKs against a real smartflowd.
 # Needs: a Rust toolchain and python3 (the SDK is installed into target/sdk-venv from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,10 +8,14 @@ cd "$(dirname "$0")/.."
 cargo test --workspace
 
 OPENAI_VERSION="${OPENAI_VERSION:-3.54.0}"
+ANTHROPIC_VERSION="${ANTHROPIC_VERSION:-2.12.0}"
 venv=target/sdk-venv
-if ! "$venv/bin/python" -c "import openai, sys; sys.exit(openai.__version__ != '$OPENAI_VERSION')" 2>/dev/null; then
+if ! "$venv/bin/python" -c "
+import sys, openai, anthropic
+sys.exit(openai.__version__ != '$OPENAI_VERSION' or anthropic.__version__ != '$ANTHROPIC_VERSION')" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION" "anthropic==$ANTHROPIC_VERSION"
 fi
 cargo build --quiet -p smartflow-daemon
 "$venv/bin/python" smartflow-daemon/tests/sdk/openai_sdk.py target/debug/smartflowd examples/quickstart.toml
+"$venv/bin/python" smartflow-daemon/tests/sdk/anthropic_sdk.py target/debug/smartflowd examples/quickstart.toml

@@ -38,6 +38,7 @@ pub mod providers;
 pub mod router;
 pub mod routing;
 pub mod sse;
+pub mod translate;
 pub mod types;
 
 pub use audit::{Audit, AuditRecord};

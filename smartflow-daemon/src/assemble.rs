@@ -5,13 +5,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use smartflow_core::providers::{MockProvider, OpenAiConfig, OpenAiProvider};
+use smartflow_core::providers::{
+    AnthropicConfig, AnthropicProvider, HttpConfig, MockProvider, OpenAiConfig, OpenAiProvider,
+};
 use smartflow_core::routing::{ModelTable, VirtualModel};
 use smartflow_core::{Audit, Gateway, GatewayOptions, Provider, Target};
 use smartflow_policy::audit::{JsonLinesAudit, JsonLinesTarget};
 use smartflow_policy::identity::StaticKeys;
 
-use crate::config::{AuditSink, Config, ProviderKind};
+use crate::config::{AuditSink, Config, Dialect, ProviderKind};
 
 /// Builds the gateway for `config`. `metrics` is shared across reloads so counters survive them.
 pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result<Gateway> {
@@ -26,32 +28,44 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
             ProviderKind::Mock(mock) => Arc::new(MockProvider::new(p.name.clone(), mock.clone())),
             ProviderKind::OpenAi(s) => {
                 let fail = |e: smartflow_core::Error| anyhow::anyhow!("provider {}: {}", p.name, e.message());
-                let mut oc = match &s.azure_api_version {
-                    None => OpenAiConfig::new(&s.base_url).map_err(fail)?,
-                    Some(version) => OpenAiConfig::azure(&s.base_url, version).map_err(fail)?,
-                };
-                if let Some(h) = &s.key_header {
-                    oc.key_header = Some(h.clone());
-                }
-                oc.api_key.clone_from(&s.api_key);
-                oc.http.root_certificates = s.ca.clone().unwrap_or_else(|| roots.clone());
-                oc.http.proxy.clone_from(&s.proxy);
+                let mut http = HttpConfig::new(&s.base_url).map_err(fail)?;
+                http.root_certificates = s.ca.clone().unwrap_or_else(|| roots.clone());
+                http.proxy.clone_from(&s.proxy);
                 if let Some(d) = s.connect_timeout {
-                    oc.http.connect_timeout = d;
+                    http.connect_timeout = d;
                 }
                 if let Some(d) = s.first_byte_timeout {
-                    oc.http.first_byte_timeout = d;
+                    http.first_byte_timeout = d;
                 }
                 if let Some(d) = s.idle_timeout {
-                    oc.http.idle_timeout = d;
+                    http.idle_timeout = d;
                 }
                 if let Some(d) = s.total_timeout {
-                    oc.http.total_timeout = d;
+                    http.total_timeout = d;
                 }
                 if let Some(n) = s.max_response_bytes {
-                    oc.http.max_response_bytes = n;
+                    http.max_response_bytes = n;
                 }
-                Arc::new(OpenAiProvider::new(p.name.clone(), oc).map_err(fail)?)
+                match &s.dialect {
+                    Dialect::Anthropic => {
+                        let mut ac = AnthropicConfig::new(&s.base_url).map_err(fail)?;
+                        ac.http = http;
+                        ac.api_key.clone_from(&s.api_key);
+                        Arc::new(AnthropicProvider::new(p.name.clone(), ac).map_err(fail)?)
+                    }
+                    dialect => {
+                        let mut oc = match dialect {
+                            Dialect::Azure(version) => OpenAiConfig::azure(&s.base_url, version).map_err(fail)?,
+                            _ => OpenAiConfig::new(&s.base_url).map_err(fail)?,
+                        };
+                        oc.http = http;
+                        oc.api_key.clone_from(&s.api_key);
+                        if let Some(h) = &s.key_header {
+                            oc.key_header = Some(h.clone());
+                        }
+                        Arc::new(OpenAiProvider::new(p.name.clone(), oc).map_err(fail)?)
+                    }
+                }
             }
         };
         providers.insert(p.name.as_str(), provider);

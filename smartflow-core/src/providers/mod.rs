@@ -1,10 +1,13 @@
-//! Provider adapters: one per wire dialect. `openai` serves OpenAI and every OpenAI-compatible
-//! server (vLLM, Ollama, TGI, LM Studio); `mock` answers in-process for quickstarts and tests.
+//! Provider adapters: one per wire dialect. `openai` serves OpenAI, every OpenAI-compatible
+//! server (vLLM, Ollama, TGI, LM Studio) and Azure OpenAI; `anthropic` the Messages API; `mock`
+//! answers in-process for quickstarts and tests.
 
+pub mod anthropic;
 pub mod http;
 pub mod mock;
 pub mod openai;
 
+pub use anthropic::{AnthropicConfig, AnthropicProvider};
 pub use http::HttpConfig;
 pub use mock::{MockBehavior, MockConfig, MockProvider};
 pub use openai::{OpenAiConfig, OpenAiProvider};

@@ -122,8 +122,8 @@ pub struct OpenAiSettings {
     /// Base URL (with the version prefix for OpenAI-compatible servers; the resource or APIM
     /// URL for Azure).
     pub base_url: String,
-    /// Azure OpenAI `api-version`; set for `type = "azure"`.
-    pub azure_api_version: Option<String>,
+    /// Which wire format and URL scheme it speaks.
+    pub dialect: Dialect,
     /// The header carrying the key (default `Authorization: Bearer`; Azure `api-key`).
     pub key_header: Option<http::HeaderName>,
     /// Egress proxy to tunnel through.
@@ -142,6 +142,17 @@ pub struct OpenAiSettings {
     pub total_timeout: Option<Duration>,
     /// Largest response body.
     pub max_response_bytes: Option<usize>,
+}
+
+/// The wire dialect of an HTTP provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialect {
+    /// OpenAI chat completions at `{base_url}/chat/completions`.
+    OpenAi,
+    /// Azure OpenAI deployment URLs with this `api-version`.
+    Azure(String),
+    /// Anthropic Messages at `{base_url}/messages`.
+    Anthropic,
 }
 
 /// One virtual model.

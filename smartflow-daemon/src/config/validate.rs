@@ -13,8 +13,8 @@ use toml::Spanned;
 
 use super::raw::{RawConfig, RawProvider};
 use super::{
-    AuditConfig, AuditSink, Config, ConfigError, LogConfig, ModelConfig, OpenAiSettings, ProviderConfig, ProviderKind,
-    ServerConfig, secret,
+    AuditConfig, AuditSink, Config, ConfigError, Dialect, LogConfig, ModelConfig, OpenAiSettings, ProviderConfig,
+    ProviderKind, ServerConfig, secret,
 };
 
 struct Ctx<'a> {
@@ -196,7 +196,8 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
                 return c.err(t.span(), &key, format!("no provider named `{provider}` is configured"));
             }
             let azure = providers.iter().any(|p: &ProviderConfig| {
-                p.name == provider && matches!(&p.kind, ProviderKind::OpenAi(s) if s.azure_api_version.is_some())
+                p.name == provider
+                    && matches!(&p.kind, ProviderKind::OpenAi(s) if matches!(s.dialect, Dialect::Azure(_)))
             });
             if azure && !smartflow_core::providers::openai::is_safe_segment(model) {
                 return c.err(
@@ -357,8 +358,13 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 )?,
             }))
         }
-        kind @ ("openai" | "azure") => {
+        kind @ ("openai" | "azure" | "anthropic") => {
             let azure = kind == "azure";
+            if let Some(h) = p.key_header.as_ref()
+                && kind == "anthropic"
+            {
+                return c.err(h.span(), &key("key_header"), "anthropic providers send the key as x-api-key");
+            }
             if let Some(v) = p.api_version.as_ref()
                 && !azure
             {
@@ -380,8 +386,9 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
             if let Err(e) = smartflow_core::providers::http::validate_base_url(base_url.get_ref()) {
                 return c.err(base_url.span(), &key("base_url"), e.message());
             }
-            let azure_api_version = match (azure, p.api_version.as_ref()) {
-                (false, _) => None,
+            let dialect = match (azure, p.api_version.as_ref()) {
+                (false, _) if kind == "anthropic" => Dialect::Anthropic,
+                (false, _) => Dialect::OpenAi,
                 (true, None) => {
                     return c.err(
                         p.name.span(),
@@ -393,7 +400,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                     if let Err(e) = smartflow_core::providers::OpenAiConfig::azure(base_url.get_ref(), v.get_ref()) {
                         return c.err(v.span(), &key("api_version"), e.message());
                     }
-                    Some(v.get_ref().clone())
+                    Dialect::Azure(v.get_ref().clone())
                 }
             };
             let key_header = match p.key_header.as_ref() {
@@ -423,7 +430,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
             };
             Ok(ProviderKind::OpenAi(Box::new(OpenAiSettings {
                 base_url: base_url.get_ref().clone(),
-                azure_api_version,
+                dialect,
                 key_header,
                 proxy,
                 ca,
@@ -442,7 +449,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
         other => c.err(
             p.kind.span(),
             &key("type"),
-            format!("unknown provider type `{other}`; expected \"openai\", \"azure\" or \"mock\""),
+            format!("unknown provider type `{other}`; expected \"openai\", \"azure\", \"anthropic\" or \"mock\""),
         ),
     }
 }

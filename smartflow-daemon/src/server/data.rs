@@ -21,6 +21,7 @@ use crate::state::Shared;
 pub const ROUTES: &[(&str, &str, bool)] = &[
     ("POST", "/v1/chat/completions", true),
     ("POST", "/v1/embeddings", true),
+    ("POST", "/v1/messages", true),
     ("GET", "/v1/models", true),
     ("GET", "/v1/models/{model}", true),
     ("GET", "/healthz", false),
@@ -35,6 +36,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, limits: BodyLimits, req: Request
     let mut resp = match (&method, path.as_str()) {
         (&Method::POST, "/v1/chat/completions") => chat(&shared, limits, req, &request_id).await,
         (&Method::POST, "/v1/embeddings") => embeddings(&shared, limits, req, &request_id).await,
+        (&Method::POST, "/v1/messages") => super::messages::handle(&shared, limits, req, &request_id).await,
         (&Method::GET, "/v1/models") => models(&shared, req, &request_id, None).await,
         (&Method::GET, p) if p.starts_with("/v1/models/") => {
             let id = p.trim_start_matches("/v1/models/").to_owned();
@@ -72,39 +74,39 @@ async fn unrouted(shared: &Shared, request_id: &str, e: &Error) {
 }
 
 /// Authenticates; on failure the rejection is audited and the 401 returned.
-async fn principal(
+pub(super) async fn principal(
     gateway: &Gateway,
     headers: &http::HeaderMap,
     request_id: &str,
     endpoint: Endpoint,
-) -> Result<Arc<Principal>, Response<Body>> {
+) -> Result<Arc<Principal>, Error> {
     match gateway.authenticate(&Credentials::from_headers(headers)).await {
         Ok(p) => Ok(p),
         Err(e) => {
             let ctx = RequestContext::new(request_id, Arc::new(Principal::new("-")), endpoint);
             gateway.record_outcome(ctx, Err(&e), false).await;
-            Err(respond::error(&e, request_id))
+            Err(e)
         }
     }
 }
 
 /// An authenticated, parsed request, ready for the gateway.
-struct Admitted<T> {
-    gateway: Arc<Gateway>,
-    ctx: RequestContext,
-    request: T,
+pub(super) struct Admitted<T> {
+    pub(super) gateway: Arc<Gateway>,
+    pub(super) ctx: RequestContext,
+    pub(super) request: T,
 }
 
 /// Authenticates (before reading any body), then reads and parses the body within limits.
 /// Every refusal is audited and returned as the response to send.
-async fn admit<T>(
+pub(super) async fn admit<T>(
     shared: &Shared,
     limits: BodyLimits,
     req: Request<Incoming>,
     request_id: &str,
     endpoint: Endpoint,
     parse: fn(&[u8]) -> Result<T, Error>,
-) -> Result<Admitted<T>, Response<Body>> {
+) -> Result<Admitted<T>, Error> {
     let gateway = shared.gateway.load_full();
     let (parts, body) = req.into_parts();
     let principal = principal(&gateway, &parts.headers, request_id, endpoint).await?;
@@ -117,7 +119,7 @@ async fn admit<T>(
         Ok(request) => Ok(Admitted { gateway, ctx, request }),
         Err(e) => {
             gateway.record_outcome(ctx, Err(&e), true).await;
-            Err(respond::error(&e, request_id))
+            Err(e)
         }
     }
 }
@@ -141,7 +143,7 @@ fn served_json<T: serde::Serialize>(result: Result<Served<T>, Error>, request_id
 async fn chat(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, request_id: &str) -> Response<Body> {
     let a = match admit(shared, limits, req, request_id, Endpoint::ChatCompletions, ChatRequest::from_slice).await {
         Ok(a) => a,
-        Err(resp) => return resp,
+        Err(e) => return respond::error(&e, request_id),
     };
     if !a.request.is_stream() {
         return served_json(a.gateway.chat(a.ctx, a.request).await, request_id);
@@ -163,7 +165,7 @@ async fn chat(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, reque
 async fn embeddings(shared: &Shared, limits: BodyLimits, req: Request<Incoming>, request_id: &str) -> Response<Body> {
     match admit(shared, limits, req, request_id, Endpoint::Embeddings, EmbeddingRequest::from_slice).await {
         Ok(a) => served_json(a.gateway.embeddings(a.ctx, a.request).await, request_id),
-        Err(resp) => resp,
+        Err(e) => respond::error(&e, request_id),
     }
 }
 
@@ -171,7 +173,7 @@ async fn models(shared: &Shared, req: Request<Incoming>, request_id: &str, one: 
     let gateway = shared.gateway.load_full();
     let principal = match principal(&gateway, req.headers(), request_id, Endpoint::Models).await {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(e) => return respond::error(&e, request_id),
     };
     let models = gateway.models(&principal);
     let ctx = RequestContext::new(request_id, principal, Endpoint::Models);

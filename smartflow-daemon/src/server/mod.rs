@@ -5,6 +5,7 @@
 pub mod admin;
 mod body;
 pub mod data;
+mod messages;
 mod respond;
 mod sse;
 

@@ -27,8 +27,18 @@ pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>, request_id: &str)
 /// An OpenAI-style error response: the right status, `x-request-id`, `retry-after` when known,
 /// and `x-should-retry: false` where retrying cannot help.
 pub(crate) fn error(err: &Error, request_id: &str) -> Response<Body> {
+    error_with_body(err, request_id, err.to_openai_json())
+}
+
+/// The same error in the Anthropic Messages shape (`{"type":"error","error":{...}}`), for
+/// `/v1/messages` clients.
+pub(crate) fn anthropic_error(err: &Error, request_id: &str) -> Response<Body> {
+    error_with_body(err, request_id, smartflow_core::translate::anthropic::anthropic_error_body(err))
+}
+
+fn error_with_body(err: &Error, request_id: &str, body: Vec<u8>) -> Response<Body> {
     let status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = json(status, err.to_openai_json(), request_id);
+    let mut resp = json(status, body, request_id);
     let h = resp.headers_mut();
     if let Some(after) = err.retry_after() {
         let secs = after.as_secs_f64().ceil().max(1.0) as u64;

@@ -45,6 +45,20 @@ impl std::fmt::Debug for UpstreamClient {
     }
 }
 
+/// The longest `retry-after` honoured from an upstream (longer ones are capped to it).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// An upstream's `retry-after-ms`, else `retry-after` in seconds, capped at an hour. (The
+/// per-model `max_retry_after` decides whether the gateway waits that long.)
+pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+    let secs = get("retry-after-ms")
+        .map(|ms| ms / 1000.0)
+        .or_else(|| get("retry-after"))
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
+}
+
 fn timeout_error() -> Error {
     Error::new(ErrorKind::UpstreamTimeout, "the upstream provider did not answer in time").with_code("upstream_timeout")
 }

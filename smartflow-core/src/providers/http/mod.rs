@@ -5,6 +5,9 @@
 
 mod client;
 mod config;
+mod sse_stream;
 
-pub use client::UpstreamClient;
+pub use client::{MAX_RETRY_AFTER, UpstreamClient, retry_after};
 pub use config::{HttpConfig, validate_base_url, validate_proxy_url};
+pub(crate) use sse_stream::protocol;
+pub use sse_stream::{EventHandler, chunk_stream};

@@ -1,11 +1,7 @@
 //! Mapping upstream failures to gateway errors: what the client may see, what is retryable.
 
-use std::time::Duration;
-
 use crate::error::{Error, ErrorKind};
-
-/// The longest `retry-after` honoured from an upstream.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+use crate::providers::http::retry_after;
 
 /// Turns a non-2xx upstream answer into an error.
 ///
@@ -59,16 +55,6 @@ pub(crate) fn from_status(status: u16, headers: &http::HeaderMap, body: &[u8]) -
     }
 }
 
-/// `retry-after-ms`, then `retry-after` (seconds), capped.
-fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-    let d = get("retry-after-ms")
-        .map(|ms| ms / 1000.0)
-        .or_else(|| get("retry-after"))
-        .filter(|s| s.is_finite() && *s >= 0.0)?;
-    Some(Duration::from_secs_f64(d).min(MAX_RETRY_AFTER))
-}
-
 fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
@@ -102,6 +88,10 @@ mod tests {
 
     #[test]
     fn retry_after_is_parsed_and_capped() {
+        use std::time::Duration;
+
+        use crate::providers::http::MAX_RETRY_AFTER;
+
         let mut h = http::HeaderMap::new();
         h.insert("retry-after", http::HeaderValue::from_static("2"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));

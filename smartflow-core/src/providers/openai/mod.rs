@@ -16,7 +16,7 @@ pub use config::{OpenAiConfig, is_safe_segment};
 
 use crate::error::{Error, ErrorKind};
 use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
-use crate::providers::http::UpstreamClient;
+use crate::providers::http::{UpstreamClient, chunk_stream};
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingResponse};
 
 /// A provider speaking the OpenAI chat-completions wire format.
@@ -158,7 +158,12 @@ impl Provider for OpenAiProvider {
             let chunks: Vec<Result<ChatChunk, Error>> = ChatChunk::from_response(&full).into_iter().map(Ok).collect();
             return Ok(Box::pin(futures_util::stream::iter(chunks)));
         }
-        Ok(stream::chunk_stream(response.into_body(), self.client.idle_timeout(), self.client.max_event_bytes()))
+        Ok(chunk_stream(
+            response.into_body(),
+            self.client.idle_timeout(),
+            self.client.max_event_bytes(),
+            stream::OpenAiEvents::default(),
+        ))
     }
 
     async fn embed(&self, call: EmbedCall<'_>) -> Result<EmbeddingResponse, Error> {

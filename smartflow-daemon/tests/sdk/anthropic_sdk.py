@@ -1,0 +1,146 @@
+"""The official `anthropic` Python package as a real client of smartflowd's /v1/messages.
+
+Usage: python anthropic_sdk.py PATH/TO/smartflowd PATH/TO/quickstart.toml
+
+Starts the daemon on ephemeral ports with the quickstart configuration, then drives it through
+the SDK: a plain message, a streamed one, a tool call and its result (plain and streamed), and
+the SDK's own error classes. The quickstart's targets are the in-process mock, so this checks
+the Anthropic front door and its translation; the Rust tests cover Anthropic-dialect upstreams.
+"""
+
+import subprocess
+import sys
+import traceback
+
+import anthropic
+
+DEMO_KEY = "sf-demo-key-0001"
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+def start(binary, config):
+    proc = subprocess.Popen(
+        [binary, "serve", "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    banner = proc.stdout.readline()
+    fields = dict(w.split("=", 1) for w in banner.split() if "=" in w)
+    if "data" not in fields:
+        proc.kill()
+        raise RuntimeError(f"smartflowd did not start: {banner!r}")
+    return proc, f"http://{fields['data']}"
+
+
+def test_message(client):
+    m = client.messages.create(
+        model="smartflow-echo",
+        max_tokens=100,
+        system="You are terse.",
+        messages=[{"role": "user", "content": "Echo me, exactly."}],
+    )
+    assert m.content[0].type == "text" and m.content[0].text == "Echo me, exactly.", m
+    assert m.stop_reason == "end_turn"
+    assert m.model == "smartflow-echo"
+    assert m.usage.input_tokens > 0 and m.usage.output_tokens > 0
+
+
+def test_stream(client):
+    with client.messages.stream(
+        model="smartflow-echo",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "one two three four five six seven"}],
+    ) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "one two three four five six seven", text
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens > 0
+
+
+def test_tool_call(client):
+    first = client.messages.create(
+        model="smartflow-tools",
+        max_tokens=100,
+        tools=[WEATHER],
+        messages=[{"role": "user", "content": "Oslo"}],
+    )
+    assert first.stop_reason == "tool_use", first
+    use = next(b for b in first.content if b.type == "tool_use")
+    assert use.name == "get_weather" and use.input == {"city": "Oslo"}, use
+    second = client.messages.create(
+        model="smartflow-tools",
+        max_tokens=100,
+        tools=[WEATHER],
+        messages=[
+            {"role": "user", "content": "Oslo"},
+            {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "12C and clear"}]},
+        ],
+    )
+    assert second.content[0].text == "tool result: 12C and clear", second
+
+
+def test_tool_call_stream(client):
+    with client.messages.stream(
+        model="smartflow-tools",
+        max_tokens=100,
+        tools=[WEATHER],
+        messages=[{"role": "user", "content": "Bergen"}],
+    ) as stream:
+        final = stream.get_final_message()
+    use = next(b for b in final.content if b.type == "tool_use")
+    assert use.input == {"city": "Bergen"}, final
+    assert final.stop_reason == "tool_use"
+
+
+def test_errors(base_url):
+    bad = anthropic.Anthropic(base_url=base_url, api_key="not-a-key", max_retries=0)
+    try:
+        bad.messages.create(model="smartflow-echo", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+        raise AssertionError("a wrong key was accepted")
+    except anthropic.AuthenticationError as e:
+        assert e.status_code == 401
+    good = anthropic.Anthropic(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
+    try:
+        good.messages.create(model="no-such-model", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+        raise AssertionError("an unknown model was served")
+    except anthropic.NotFoundError as e:
+        assert e.status_code == 404
+
+
+def main():
+    binary, config = sys.argv[1], sys.argv[2]
+    proc, base_url = start(binary, config)
+    client = anthropic.Anthropic(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
+    tests = [
+        ("message", lambda: test_message(client)),
+        ("stream", lambda: test_stream(client)),
+        ("tool_call", lambda: test_tool_call(client)),
+        ("tool_call_stream", lambda: test_tool_call_stream(client)),
+        ("errors", lambda: test_errors(base_url)),
+    ]
+    passed = failed = 0
+    try:
+        for name, fn in tests:
+            try:
+                fn()
+                passed += 1
+                print(f"anthropic-sdk {name} ... ok")
+            except Exception:
+                failed += 1
+                print(f"anthropic-sdk {name} ... FAILED")
+                traceback.print_exc()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    print(f"anthropic-sdk: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
