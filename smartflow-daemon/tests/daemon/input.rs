@@ -84,7 +84,7 @@ async fn every_v1_route_needs_a_key() {
                     token.map(|t| &t[..t.len().min(20)]),
                     r.status
                 );
-                if r.status == 401 && *path == "/v1/messages" {
+                if r.status == 401 && path == "/v1/messages" {
                     assert_eq!(r.json()["error"]["type"], "authentication_error", "Anthropic-shaped error");
                     assert_eq!(r.json()["type"], "error");
                 } else if r.status == 401 {
