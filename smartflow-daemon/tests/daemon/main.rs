@@ -11,6 +11,7 @@
 
 mod cancel;
 mod chat;
+mod dialects;
 mod egress;
 mod errors;
 mod input;

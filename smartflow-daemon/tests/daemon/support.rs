@@ -93,6 +93,12 @@ api_version = "2024-10-21"
 api_key = "file:{key_file}"
 
 [[providers]]
+name = "anth"
+type = "anthropic"
+base_url = "http://{upstream}/v1"
+api_key = "file:{key_file}"
+
+[[providers]]
 name = "closed"
 type = "openai"
 base_url = "http://127.0.0.1:1/v1"
@@ -131,6 +137,23 @@ targets = ["hole/x", "up/ok"]
 [[models]]
 name = "azure-gpt"
 targets = ["azure/ok"]
+
+[[models]]
+name = "claude"
+targets = ["anth/claude-up"]
+
+[[models]]
+name = "claude-529"
+targets = ["anth/err529"]
+max_attempts = 1
+
+[[models]]
+name = "claude-400"
+targets = ["anth/err400"]
+
+[[models]]
+name = "claude-cut"
+targets = ["anth/cut"]
 
 [[models]]
 name = "slow-patient"

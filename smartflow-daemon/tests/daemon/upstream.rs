@@ -159,6 +159,58 @@ fn sse(record: &Arc<Record>, frames: Vec<Bytes>, gap: Duration, fail_at_end: boo
     Response::builder().status(200).header("content-type", "text/event-stream").body(body.boxed_unsync()).unwrap()
 }
 
+/// The Anthropic Messages dialect: a message, its named-event stream, and errors.
+fn anthropic(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBody> {
+    match model {
+        "err529" => {
+            return full(
+                529,
+                json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}).to_string(),
+                "application/json",
+            );
+        }
+        "err400" => {
+            return full(
+                400,
+                json!({"type": "error", "error": {"type": "invalid_request_error", "message": "prompt is too long"}})
+                    .to_string(),
+                "application/json",
+            );
+        }
+        _ => {}
+    }
+    if !stream {
+        let m = json!({"id": "msg_up", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": "Hello from Claude"}], "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 5, "output_tokens": 4, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}});
+        return full(200, m.to_string(), "application/json");
+    }
+    let ev = |name: &str, data: Value| Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+    let mut frames = vec![
+        ev(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_up", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        ),
+        ev(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        ev("ping", json!({"type": "ping"})),
+    ];
+    for w in ["Hello", " from", " Claude"] {
+        frames.push(ev(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}),
+        ));
+    }
+    frames.push(ev("content_block_stop", json!({"type": "content_block_stop", "index": 0})));
+    frames.push(ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 4}})));
+    if model != "cut" {
+        frames.push(ev("message_stop", json!({"type": "message_stop"})));
+    }
+    sse(record, frames, Duration::ZERO, false)
+}
+
 async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<RespBody>, Infallible> {
     record.requests.fetch_add(1, Ordering::SeqCst);
     record.headers.lock().await.push(req.headers().clone());
@@ -173,6 +225,9 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
     }
     let model = body["model"].as_str().unwrap_or("").to_owned();
     let stream = body["stream"].as_bool().unwrap_or(false);
+    if path.ends_with("/messages") {
+        return Ok(anthropic(&record, &model, stream));
+    }
     let usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
     let error = |status: u16, msg: &str, ty: &str, code: &str| {
         full(
