@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use smartflow_core::providers::{
-    AnthropicConfig, AnthropicProvider, HttpConfig, MockProvider, OpenAiConfig, OpenAiProvider,
+    AnthropicConfig, AnthropicProvider, BedrockConfig, BedrockProvider, GeminiConfig, GeminiProvider, HttpConfig,
+    MockProvider, OpenAiConfig, OpenAiProvider,
 };
 use smartflow_core::routing::{ModelTable, VirtualModel};
 use smartflow_core::{Audit, Gateway, GatewayOptions, Provider, Target};
@@ -47,6 +48,17 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
                     http.max_response_bytes = n;
                 }
                 match &s.dialect {
+                    Dialect::Bedrock { region, credentials } => {
+                        let mut bc = BedrockConfig::new(region, credentials.clone()).map_err(fail)?;
+                        bc.http = http;
+                        Arc::new(BedrockProvider::new(p.name.clone(), bc).map_err(fail)?)
+                    }
+                    Dialect::Gemini => {
+                        let mut gc = GeminiConfig::new(&s.base_url).map_err(fail)?;
+                        gc.http = http;
+                        gc.api_key.clone_from(&s.api_key);
+                        Arc::new(GeminiProvider::new(p.name.clone(), gc).map_err(fail)?)
+                    }
                     Dialect::Anthropic => {
                         let mut ac = AnthropicConfig::new(&s.base_url).map_err(fail)?;
                         ac.http = http;

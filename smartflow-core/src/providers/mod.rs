@@ -3,11 +3,15 @@
 //! answers in-process for quickstarts and tests.
 
 pub mod anthropic;
+pub mod bedrock;
+pub mod gemini;
 pub mod http;
 pub mod mock;
 pub mod openai;
 
 pub use anthropic::{AnthropicConfig, AnthropicProvider};
+pub use bedrock::{BedrockConfig, BedrockProvider};
+pub use gemini::{GeminiConfig, GeminiProvider};
 pub use http::HttpConfig;
 pub use mock::{MockBehavior, MockConfig, MockProvider};
 pub use openai::{OpenAiConfig, OpenAiProvider};

@@ -8,10 +8,17 @@
 //!
 //! - [`anthropic`]: the Anthropic Messages API (`POST /v1/messages`), both directions, including
 //!   streams and errors.
+//! - [`gemini`]: the Google Gemini API (`generateContent`, `streamGenerateContent?alt=sse`),
+//!   outbound, including streams and errors.
 
 pub mod anthropic;
+pub mod bedrock;
+pub mod gemini;
 
 pub use anthropic::{
     AnthropicStreamDecoder, AnthropicStreamEncoder, InboundOptions, anthropic_error_body, error_event,
     error_from_anthropic, from_anthropic_request, from_anthropic_response, to_anthropic_request, to_anthropic_response,
+};
+pub use gemini::{
+    GeminiStreamDecoder, build_gemini_request, error_from_gemini, from_gemini_response, to_gemini_request,
 };

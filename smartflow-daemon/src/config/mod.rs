@@ -145,7 +145,7 @@ pub struct OpenAiSettings {
 }
 
 /// The wire dialect of an HTTP provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Dialect {
     /// OpenAI chat completions at `{base_url}/chat/completions`.
     OpenAi,
@@ -153,6 +153,15 @@ pub enum Dialect {
     Azure(String),
     /// Anthropic Messages at `{base_url}/messages`.
     Anthropic,
+    /// Google Gemini `generateContent` at `{base_url}/models/{model}:generateContent`.
+    Gemini,
+    /// AWS Bedrock Converse, signed with SigV4 for this region and these credentials.
+    Bedrock {
+        /// The AWS region.
+        region: String,
+        /// The signing credentials.
+        credentials: smartflow_core::providers::bedrock::sigv4::AwsCredentials,
+    },
 }
 
 /// One virtual model.

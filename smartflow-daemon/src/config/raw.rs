@@ -108,6 +108,11 @@ pub(crate) struct RawProvider {
     pub(crate) base_url: Option<Spanned<String>>,
     pub(crate) api_version: Option<Spanned<String>>,
     pub(crate) proxy: Option<Spanned<String>>,
+    // bedrock
+    pub(crate) region: Option<Spanned<String>>,
+    pub(crate) access_key_id: Option<Spanned<String>>,
+    pub(crate) secret_access_key: Option<Spanned<String>>,
+    pub(crate) session_token: Option<Spanned<String>>,
     pub(crate) ca_file: Option<Spanned<String>>,
     pub(crate) key_header: Option<Spanned<String>>,
     pub(crate) api_key: Option<Spanned<String>>,

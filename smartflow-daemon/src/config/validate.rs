@@ -291,6 +291,34 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
     Ok(Config { path: path.to_path_buf(), server, log, admin_key, audit, keys, providers, models, breaker })
 }
 
+/// Region and credentials of a bedrock provider; the secrets must be references.
+fn bedrock_settings(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<Dialect, ConfigError> {
+    let key = |field: &str| format!("providers[{i}].{field}");
+    let Some(region) = p.region.as_ref() else {
+        return c.err(p.name.span(), &key("region"), "a bedrock provider needs region, e.g. \"us-east-1\"");
+    };
+    if region.get_ref().is_empty()
+        || !region.get_ref().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return c.err(region.span(), &key("region"), "not an AWS region name");
+    }
+    let secret = |v: &Option<Spanned<String>>, field: &str| -> Result<secrecy::SecretString, ConfigError> {
+        match v {
+            None => c.err(p.name.span(), &key(field), "a bedrock provider needs it (env:NAME or file:PATH)"),
+            Some(r) => secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key(field), e)),
+        }
+    };
+    use secrecy::ExposeSecret as _;
+    let id = secret(&p.access_key_id, "access_key_id")?;
+    let secret_key = secret(&p.secret_access_key, "secret_access_key")?;
+    let mut credentials =
+        smartflow_core::providers::bedrock::sigv4::AwsCredentials::new(id.expose_secret(), secret_key.expose_secret());
+    if p.session_token.is_some() {
+        credentials = credentials.with_session_token(secret(&p.session_token, "session_token")?.expose_secret());
+    }
+    Ok(Dialect::Bedrock { region: region.get_ref().clone(), credentials })
+}
+
 fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind, ConfigError> {
     let key = |field: &str| format!("providers[{i}].{field}");
     let only_for = |span: Option<std::ops::Range<usize>>, field: &str, kind: &str| -> Result<(), ConfigError> {
@@ -358,12 +386,22 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 )?,
             }))
         }
-        kind @ ("openai" | "azure" | "anthropic") => {
+        kind @ ("openai" | "azure" | "anthropic" | "gemini" | "bedrock") => {
+            if kind != "bedrock" {
+                for (span, field) in [
+                    (p.region.as_ref().map(Spanned::span), "region"),
+                    (p.access_key_id.as_ref().map(Spanned::span), "access_key_id"),
+                    (p.secret_access_key.as_ref().map(Spanned::span), "secret_access_key"),
+                    (p.session_token.as_ref().map(Spanned::span), "session_token"),
+                ] {
+                    only_for(span, field, "bedrock")?;
+                }
+            }
             let azure = kind == "azure";
             if let Some(h) = p.key_header.as_ref()
-                && kind == "anthropic"
+                && matches!(kind, "anthropic" | "gemini" | "bedrock")
             {
-                return c.err(h.span(), &key("key_header"), "anthropic providers send the key as x-api-key");
+                return c.err(h.span(), &key("key_header"), "only openai and azure providers take key_header");
             }
             if let Some(v) = p.api_version.as_ref()
                 && !azure
@@ -380,14 +418,32 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
             ] {
                 only_for(span, field, "mock")?;
             }
-            let Some(base_url) = p.base_url.as_ref() else {
-                return c.err(p.name.span(), &key("base_url"), format!("a provider of type \"{kind}\" needs base_url"));
+            let bedrock = match kind {
+                "bedrock" => Some(bedrock_settings(c, i, p)?),
+                _ => None,
             };
-            if let Err(e) = smartflow_core::providers::http::validate_base_url(base_url.get_ref()) {
-                return c.err(base_url.span(), &key("base_url"), e.message());
-            }
+            let base_url_text = match (p.base_url.as_ref(), &bedrock) {
+                (Some(b), _) => {
+                    if let Err(e) = smartflow_core::providers::http::validate_base_url(b.get_ref()) {
+                        return c.err(b.span(), &key("base_url"), e.message());
+                    }
+                    b.get_ref().clone()
+                }
+                (None, Some(Dialect::Bedrock { region, .. })) => {
+                    format!("https://bedrock-runtime.{region}.amazonaws.com")
+                }
+                (None, _) => {
+                    return c.err(
+                        p.name.span(),
+                        &key("base_url"),
+                        format!("a provider of type \"{kind}\" needs base_url"),
+                    );
+                }
+            };
             let dialect = match (azure, p.api_version.as_ref()) {
+                (false, _) if bedrock.is_some() => bedrock.unwrap_or(Dialect::OpenAi),
                 (false, _) if kind == "anthropic" => Dialect::Anthropic,
+                (false, _) if kind == "gemini" => Dialect::Gemini,
                 (false, _) => Dialect::OpenAi,
                 (true, None) => {
                     return c.err(
@@ -397,7 +453,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                     );
                 }
                 (true, Some(v)) => {
-                    if let Err(e) = smartflow_core::providers::OpenAiConfig::azure(base_url.get_ref(), v.get_ref()) {
+                    if let Err(e) = smartflow_core::providers::OpenAiConfig::azure(&base_url_text, v.get_ref()) {
                         return c.err(v.span(), &key("api_version"), e.message());
                     }
                     Dialect::Azure(v.get_ref().clone())
@@ -429,7 +485,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 ),
             };
             Ok(ProviderKind::OpenAi(Box::new(OpenAiSettings {
-                base_url: base_url.get_ref().clone(),
+                base_url: base_url_text,
                 dialect,
                 key_header,
                 proxy,
@@ -449,7 +505,9 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
         other => c.err(
             p.kind.span(),
             &key("type"),
-            format!("unknown provider type `{other}`; expected \"openai\", \"azure\", \"anthropic\" or \"mock\""),
+            format!(
+                "unknown provider type `{other}`; expected \"openai\", \"azure\", \"anthropic\", \"gemini\" or \"mock\""
+            ),
         ),
     }
 }

@@ -89,3 +89,56 @@ async fn anthropic_client_to_openai_upstream() {
     assert_eq!(r.json()["type"], "error");
     assert_eq!(r.json()["error"]["type"], "invalid_request_error");
 }
+
+#[tokio::test]
+async fn openai_client_to_gemini_upstream() {
+    let up = Upstream::start().await;
+    let d = Daemon::start(up.addr).await;
+    let body = json!({"model": "gemini", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]});
+    let r = post(&d, "/v1/chat/completions", &body.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["choices"][0]["message"]["content"], "Hello from Gemini");
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert_eq!(v["usage"]["prompt_tokens"], 6);
+    assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 2);
+    let path = up.record.paths.lock().await.last().cloned().unwrap();
+    assert_eq!(path, "/v1beta/models/gemini-up:generateContent");
+    let headers = up.record.headers.lock().await.last().cloned().unwrap();
+    assert_eq!(headers.get("x-goog-api-key").and_then(|h| h.to_str().ok()), Some("azure-secret-key"));
+    assert!(!path.contains("key="), "the key never goes in the URL");
+    let sent = up.last_body().await;
+    assert!(sent["systemInstruction"].is_object(), "{sent}");
+
+    let mut sbody = body.clone();
+    sbody["stream"] = Value::Bool(true);
+    sbody["stream_options"] = json!({"include_usage": true});
+    let r = post(&d, "/v1/chat/completions", &sbody.to_string()).await;
+    let events = r.events();
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{}", r.text());
+    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).unwrap()).collect();
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(text, "Hello from Gemini");
+    assert!(up.record.paths.lock().await.last().unwrap().ends_with(":streamGenerateContent?alt=sse"));
+    post(&d, "/v1/chat/completions", &chat_body("gemini-400", false)).await.assert_error(400);
+}
+
+#[tokio::test]
+async fn openai_client_to_bedrock_upstream_signed_with_sigv4() {
+    let up = Upstream::start().await;
+    let d = Daemon::start(up.addr).await;
+    let r = post(&d, "/v1/chat/completions", &chat_body("bedrock", false)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "Hello from Bedrock");
+    assert_eq!(r.json()["usage"]["total_tokens"], 12);
+    let path = up.record.paths.lock().await.last().cloned().unwrap();
+    assert_eq!(
+        path, "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
+        "the model id is encoded into the path"
+    );
+    let headers = up.record.headers.lock().await.last().cloned().unwrap();
+    let auth = headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or_default();
+    assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=azure-secret-key/"), "{auth}");
+    assert!(auth.contains("/eu-west-1/bedrock/aws4_request"), "{auth}");
+    assert!(headers.get("x-amz-date").is_some() && headers.get("x-amz-content-sha256").is_some());
+}

@@ -99,6 +99,20 @@ base_url = "http://{upstream}/v1"
 api_key = "file:{key_file}"
 
 [[providers]]
+name = "gem"
+type = "gemini"
+base_url = "http://{upstream}/v1beta"
+api_key = "file:{key_file}"
+
+[[providers]]
+name = "aws"
+type = "bedrock"
+base_url = "http://{upstream}"
+region = "eu-west-1"
+access_key_id = "file:{key_file}"
+secret_access_key = "file:{key_file}"
+
+[[providers]]
 name = "closed"
 type = "openai"
 base_url = "http://127.0.0.1:1/v1"
@@ -154,6 +168,18 @@ targets = ["anth/err400"]
 [[models]]
 name = "claude-cut"
 targets = ["anth/cut"]
+
+[[models]]
+name = "gemini"
+targets = ["gem/gemini-up"]
+
+[[models]]
+name = "gemini-400"
+targets = ["gem/gemini-400"]
+
+[[models]]
+name = "bedrock"
+targets = ["aws/anthropic.claude-3-5-sonnet-20240620-v1:0"]
 
 [[models]]
 name = "slow-patient"

@@ -211,6 +211,35 @@ fn anthropic(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBo
     sse(record, frames, Duration::ZERO, false)
 }
 
+/// The Gemini dialect: `models/{model}:generateContent` and `:streamGenerateContent?alt=sse`.
+fn gemini(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBody> {
+    if model == "gemini-400" {
+        return full(400, json!({"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}}).to_string(), "application/json");
+    }
+    let usage =
+        json!({"promptTokenCount": 6, "candidatesTokenCount": 4, "totalTokenCount": 10, "cachedContentTokenCount": 2});
+    let part = |text: &str, finish: Option<&str>, usage: Option<&Value>| {
+        let mut c = json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
+        if let Some(f) = finish {
+            c["finishReason"] = Value::from(f);
+        }
+        let mut r = json!({"candidates": [c], "modelVersion": model, "responseId": "g-1"});
+        if let Some(u) = usage {
+            r["usageMetadata"] = u.clone();
+        }
+        r
+    };
+    if !stream {
+        return full(200, part("Hello from Gemini", Some("STOP"), Some(&usage)).to_string(), "application/json");
+    }
+    let frames = vec![
+        Bytes::from(format!("data: {}\r\n\r\n", part("Hello", None, None))),
+        Bytes::from(format!("data: {}\r\n\r\n", part(" from", None, None))),
+        Bytes::from(format!("data: {}\r\n\r\n", part(" Gemini", Some("STOP"), Some(&usage)))),
+    ];
+    sse(record, frames, Duration::ZERO, false)
+}
+
 async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<RespBody>, Infallible> {
     record.requests.fetch_add(1, Ordering::SeqCst);
     record.headers.lock().await.push(req.headers().clone());
@@ -227,6 +256,16 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
     let stream = body["stream"].as_bool().unwrap_or(false);
     if path.ends_with("/messages") {
         return Ok(anthropic(&record, &model, stream));
+    }
+    if path.starts_with("/model/") && path.ends_with("/converse") {
+        let resp = json!({"output": {"message": {"role": "assistant", "content": [{"text": "Hello from Bedrock"}]}},
+            "stopReason": "end_turn", "usage": {"inputTokens": 9, "outputTokens": 3, "totalTokens": 12}});
+        return Ok(full(200, resp.to_string(), "application/json"));
+    }
+    if let Some((_, rest)) = path.split_once("/models/")
+        && let Some((model, op)) = rest.split_once(':')
+    {
+        return Ok(gemini(&record, model, op == "streamGenerateContent"));
     }
     let usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
     let error = |status: u16, msg: &str, ty: &str, code: &str| {
