@@ -121,6 +121,29 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
     }
 }
 
+/// Refuses a request whose query string or headers try to choose the upstream: a query
+/// parameter named like an upstream override (`?api_base=`), or a header such as
+/// `x-portkey-custom-host`, `x-api-base`, `x-base-url`. Nothing is ever sent to a URL taken from a
+/// request.
+pub fn reject_upstream_overrides_outside_body(query: Option<&str>, headers: &http::HeaderMap) -> Result<(), Error> {
+    for pair in query.unwrap_or("").split('&') {
+        let name = pair.split('=').next().unwrap_or("");
+        if !name.is_empty() && is_override(name) {
+            return Err(override_error(name));
+        }
+    }
+    for name in headers.keys() {
+        let n = name.as_str();
+        let stem = n.strip_prefix("x-").unwrap_or(n).replace('-', "_");
+        // `x-api-key` is a credential (the Anthropic convention), not an override.
+        let chooses_upstream = is_override(&stem) && stem != "api_key";
+        if chooses_upstream || n.ends_with("-custom-host") || (n.starts_with("x-") && stem.ends_with("_api_base")) {
+            return Err(override_error(n));
+        }
+    }
+    Ok(())
+}
+
 /// A client-facing description of a serde_json error, without echoing the body.
 pub(crate) fn describe_json_error(err: &serde_json::Error) -> String {
     use serde_json::error::Category;
@@ -152,6 +175,23 @@ mod tests {
         assert!(check_json_depth(quoted.as_bytes(), 64).is_ok());
         let escaped = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(500));
         assert!(check_json_depth(escaped.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn overrides_in_query_and_headers_are_refused() {
+        let mut h = http::HeaderMap::new();
+        assert!(reject_upstream_overrides_outside_body(Some("a=1&b=2"), &h).is_ok());
+        assert!(reject_upstream_overrides_outside_body(Some("api_base=http://evil"), &h).is_err());
+        assert!(reject_upstream_overrides_outside_body(Some("x=1&BASE_URL=y"), &h).is_err());
+        for name in ["x-portkey-custom-host", "x-api-base", "x-base-url", "api-base", "x-litellm-api-base"] {
+            h.clear();
+            h.insert(http::HeaderName::from_static(name), http::HeaderValue::from_static("http://evil"));
+            assert!(reject_upstream_overrides_outside_body(None, &h).is_err(), "{name}");
+        }
+        h.clear();
+        h.insert("x-request-id", http::HeaderValue::from_static("abc"));
+        h.insert("x-api-key", http::HeaderValue::from_static("sf-key"));
+        assert!(reject_upstream_overrides_outside_body(None, &h).is_ok(), "credentials are not overrides");
     }
 
     #[test]

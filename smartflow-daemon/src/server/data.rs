@@ -11,6 +11,8 @@ use smartflow_core::{
     ChatRequest, Credentials, EmbeddingRequest, Endpoint, Error, ErrorKind, Gateway, Principal, RequestContext, Served,
 };
 
+use smartflow_core::types::validate;
+
 use super::body::{self, BodyLimits};
 use super::respond::{self, Body};
 use super::sse::SseBody;
@@ -111,9 +113,13 @@ pub(super) async fn admit<T>(
     let (parts, body) = req.into_parts();
     let principal = principal(&gateway, &parts.headers, request_id, endpoint).await?;
     let ctx = RequestContext::new(request_id, principal, endpoint);
-    let parsed = match body::read_json(&parts.headers, body, limits).await {
-        Ok(bytes) => parse(&bytes),
+    let overrides = validate::reject_upstream_overrides_outside_body(parts.uri.query(), &parts.headers);
+    let parsed = match overrides {
         Err(e) => Err(e),
+        Ok(()) => match body::read_json(&parts.headers, body, limits).await {
+            Ok(bytes) => parse(&bytes),
+            Err(e) => Err(e),
+        },
     };
     match parsed {
         Ok(request) => Ok(Admitted { gateway, ctx, request }),

@@ -54,6 +54,18 @@ async fn bad_bodies_are_400_and_never_forwarded() {
         }
         assert!(!r.text().contains("evil"), "{name}: the error echoes request content");
     }
+    // Nor in the query string or the headers.
+    let r =
+        request("POST", &d.url("/v1/chat/completions?api_base=http://evil"), Some(DEMO_KEY), chat_body("ok", false))
+            .await;
+    assert_eq!(r.assert_error(400)["error"]["code"], "upstream_override_not_allowed");
+    let req = http::Request::post(d.url("/v1/chat/completions"))
+        .header("authorization", format!("Bearer {DEMO_KEY}"))
+        .header("x-portkey-custom-host", "http://evil")
+        .body(http_body_util::Full::new(bytes::Bytes::from(chat_body("ok", false))))
+        .unwrap();
+    let resp = client().request(req).await.unwrap();
+    assert_eq!(resp.status(), 400);
     for body in [r#"{"model":"embed","input":[]}"#, r#"{"model":"embed","input":{"a":1}}"#, r#"{"model":"embed"}"#] {
         post(&d, "/v1/embeddings", body).await.assert_error(400);
     }
