@@ -13,6 +13,7 @@
 
 pub mod anthropic;
 pub mod bedrock;
+mod canonical;
 pub mod gemini;
 
 pub use anthropic::{

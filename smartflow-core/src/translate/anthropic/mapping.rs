@@ -1,14 +1,11 @@
 //! Small shared mappings: stop reasons, usage normalisation, ids, timestamps, data URIs and the
 //! 400 errors that name a parameter.
 
-use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
-
 use super::types::AnthropicUsage;
-use crate::error::Error;
-use crate::types::{ChatRequest, Extra, Usage};
+pub(crate) use crate::translate::canonical::{field, invalid, parse_base64_data_uri, unsupported};
+use crate::types::{Extra, Usage};
 
 /// Anthropic `stop_reason` → OpenAI `finish_reason`.
 ///
@@ -79,32 +76,7 @@ pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Splits `data:<media type>;base64,<payload>` into its media type and payload.
-pub(crate) fn parse_base64_data_uri(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("data:")?;
-    let (meta, payload) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    // Parameters such as `;charset=utf-8` may sit between the type and `;base64`.
-    let media_type = media_type.split(';').next().unwrap_or(media_type);
-    if media_type.is_empty() { None } else { Some((media_type, payload)) }
-}
-
 /// `data:<media type>;base64,<payload>`.
 pub(crate) fn base64_data_uri(media_type: &str, data: &str) -> String {
     format!("data:{media_type};base64,{data}")
-}
-
-/// A field of the request's pass-through map; `null` counts as absent.
-pub(crate) fn field<'a>(req: &'a ChatRequest, name: &str) -> Option<&'a Value> {
-    req.rest.get(name).filter(|v| !v.is_null())
-}
-
-/// A 400 `invalid_request_error` naming `param`.
-pub(crate) fn invalid(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
-    Error::invalid_request(message).with_param(param)
-}
-
-/// A 400 naming `param`, with code `unsupported_parameter`: valid OpenAI the upstream cannot do.
-pub(crate) fn unsupported(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
-    invalid(param, message).with_code("unsupported_parameter")
 }

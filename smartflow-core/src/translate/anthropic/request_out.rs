@@ -1,7 +1,7 @@
 //! Canonical (OpenAI chat) request → Anthropic Messages request, for calling an Anthropic upstream.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::mapping::{field, invalid, parse_base64_data_uri, unsupported};
 use super::tools_out::tools_and_choice;
@@ -10,6 +10,7 @@ use super::types::{
     ToolResultBody,
 };
 use crate::error::Error;
+use crate::translate::canonical::{assistant_texts, reject_function_call, tool_calls};
 use crate::types::{ChatRequest, ContentPart, Message, MessageContent, Role};
 
 /// Translates `req` into an Anthropic Messages request body for `upstream_model`.
@@ -248,79 +249,15 @@ fn media_source(url: &str, param: &str) -> Result<MediaSource, Error> {
 }
 
 fn assistant_blocks(msg: &Message, path: &str) -> Result<Vec<ContentBlock>, Error> {
-    if msg.rest.get("function_call").is_some_and(|v| !v.is_null()) {
-        return Err(unsupported(
-            format!("{path}.function_call"),
-            "legacy function_call is not supported; use tool_calls",
-        ));
-    }
+    reject_function_call(msg, path)?;
     let mut out = Vec::new();
-    match &msg.content {
-        None => {}
-        Some(MessageContent::Text(s)) => out.extend(non_empty_text(s, None)),
-        Some(MessageContent::Parts(parts)) => {
-            for (j, part) in parts.iter().enumerate() {
-                let text = match part.kind.as_str() {
-                    "text" => part.text.as_deref(),
-                    "refusal" => part.rest.get("refusal").and_then(Value::as_str),
-                    other => {
-                        return Err(unsupported(
-                            format!("{path}.content[{j}].type"),
-                            format!("assistant content parts of type `{other}` are not supported for this model"),
-                        ));
-                    }
-                };
-                out.extend(non_empty_text(text.unwrap_or(""), part.rest.get("cache_control")));
-            }
-        }
+    for (text, cache_control) in assistant_texts(msg, path)? {
+        out.extend(non_empty_text(text, cache_control));
     }
-    let calls = match msg.rest.get("tool_calls") {
-        None | Some(Value::Null) => return Ok(out),
-        Some(Value::Array(calls)) => calls,
-        Some(_) => return Err(invalid(format!("{path}.tool_calls"), "tool_calls must be an array")),
-    };
-    for (j, call) in calls.iter().enumerate() {
-        out.push(tool_use(call, &format!("{path}.tool_calls[{j}]"))?);
+    for call in tool_calls(msg, path, true)? {
+        out.push(ContentBlock::ToolUse { id: call.id, name: call.name, input: call.input, cache_control: None });
     }
     Ok(out)
-}
-
-#[derive(Deserialize)]
-struct OpenAiToolCall {
-    id: String,
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    function: OpenAiFunctionCall,
-}
-
-#[derive(Deserialize)]
-struct OpenAiFunctionCall {
-    name: String,
-    #[serde(default)]
-    arguments: Option<String>,
-}
-
-fn tool_use(call: &Value, path: &str) -> Result<ContentBlock, Error> {
-    let call: OpenAiToolCall = serde_json::from_value(call.clone())
-        .map_err(|_| invalid(path.to_owned(), "tool calls need an id and a function with a name"))?;
-    if call.kind.as_deref().is_some_and(|k| k != "function") {
-        return Err(unsupported(format!("{path}.type"), "only function tool calls are supported for this model"));
-    }
-    let args = call.function.arguments.as_deref().unwrap_or("").trim();
-    let input = if args.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_str::<Value>(args) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                return Err(invalid(
-                    format!("{path}.function.arguments"),
-                    "tool call arguments must be a JSON object serialised as a string",
-                ));
-            }
-        }
-    };
-    Ok(ContentBlock::ToolUse { id: call.id, name: call.function.name, input, cache_control: None })
 }
 
 fn tool_result(msg: &Message, path: &str) -> Result<ContentBlock, Error> {

@@ -1,14 +1,13 @@
 //! Small shared mappings: stop reasons, usage normalisation, ids, timestamps, data URIs, field
 //! access and the 400 errors that name a parameter.
 
-use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use super::types::ConverseUsage;
-use crate::error::Error;
-use crate::types::{ChatRequest, Extra, Usage};
+pub(crate) use crate::translate::canonical::{field, invalid, parse_base64_data_uri, unsupported};
+use crate::types::{Extra, Usage};
 
 /// Bedrock Converse `stopReason` → OpenAI `finish_reason`.
 ///
@@ -50,30 +49,6 @@ pub(crate) fn new_chat_id() -> String {
 /// Now, in Unix seconds (0 if the clock is before 1970).
 pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-/// Splits `data:<media type>[;params];base64,<payload>` into its media type and payload.
-pub(crate) fn parse_base64_data_uri(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("data:")?;
-    let (meta, payload) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    let media_type = media_type.split(';').next().unwrap_or(media_type).trim();
-    if media_type.is_empty() || payload.is_empty() { None } else { Some((media_type, payload)) }
-}
-
-/// A field of the request's pass-through map; `null` counts as absent.
-pub(crate) fn field<'a>(req: &'a ChatRequest, name: &str) -> Option<&'a Value> {
-    req.rest.get(name).filter(|v| !v.is_null())
-}
-
-/// A 400 `invalid_request_error` naming `param`.
-pub(crate) fn invalid(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
-    Error::invalid_request(message).with_param(param)
-}
-
-/// A 400 naming `param`, with code `unsupported_parameter`: valid OpenAI that Converse cannot do.
-pub(crate) fn unsupported(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
-    invalid(param, message).with_code("unsupported_parameter")
 }
 
 /// A tool-call id in the shape Converse accepts (`[a-zA-Z0-9_-]{1,64}`): other characters become

@@ -1,13 +1,13 @@
 //! Canonical messages → Gemini `systemInstruction` and `contents`: roles, text, media parts,
 //! assistant tool calls as `functionCall` parts and tool results as `functionResponse` parts.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::THOUGHT_SIGNATURE_FALLBACK;
 use super::mapping::{invalid, is_http_url, media_type_from_url, parse_base64_data_uri, unsupported};
 use super::types::{Blob, Content, FileData, FunctionCall, FunctionResponse, Part};
 use crate::error::Error;
+use crate::translate::canonical::{assistant_texts, reject_function_call, tool_calls};
 use crate::types::{ChatRequest, ContentPart, Message, MessageContent, Role};
 
 const USER: &str = "user";
@@ -166,56 +166,26 @@ fn media_part(url: &str, param: &str) -> Result<Part, Error> {
     Err(invalid(param.to_owned(), "image URLs must be http(s) URLs or base64 data: URIs"))
 }
 
-#[derive(Deserialize)]
-struct OpenAiToolCall {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    function: OpenAiFunctionCall,
-    #[serde(default)]
-    extra_content: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct OpenAiFunctionCall {
-    name: String,
-    #[serde(default)]
-    arguments: Option<String>,
-}
-
 fn model_parts(msg: &Message, path: &str) -> Result<Vec<Part>, Error> {
-    if msg.rest.get("function_call").is_some_and(|v| !v.is_null()) {
-        return Err(unsupported(
-            format!("{path}.function_call"),
-            "legacy function_call is not supported; use tool_calls",
-        ));
-    }
+    reject_function_call(msg, path)?;
     let mut out = Vec::new();
-    match &msg.content {
-        None => {}
-        Some(MessageContent::Text(s)) => out.extend(text_part(s)),
-        Some(MessageContent::Parts(parts)) => {
-            for (j, part) in parts.iter().enumerate() {
-                let text = match part.kind.as_str() {
-                    "text" => part.text.as_deref(),
-                    "refusal" => part.rest.get("refusal").and_then(Value::as_str),
-                    other => {
-                        return Err(unsupported(
-                            format!("{path}.content[{j}].type"),
-                            format!("assistant content parts of type `{other}` are not supported for this model"),
-                        ));
-                    }
-                };
-                out.extend(text_part(text.unwrap_or("")));
-            }
-        }
+    for (text, _) in assistant_texts(msg, path)? {
+        out.extend(text_part(text));
     }
-    let calls = match msg.rest.get("tool_calls") {
-        None | Some(Value::Null) => return Ok(out),
-        Some(Value::Array(calls)) => calls,
-        Some(_) => return Err(invalid(format!("{path}.tool_calls"), "tool_calls must be an array")),
-    };
-    for (j, call) in calls.iter().enumerate() {
-        let mut part = function_call(call, &format!("{path}.tool_calls[{j}]"))?;
+    for (j, call) in tool_calls(msg, path, false)?.into_iter().enumerate() {
+        let signature = call
+            .extra_content
+            .as_ref()
+            .and_then(|e| e.get("google"))
+            .and_then(|g| g.get("thought_signature"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let mut part = Part {
+            function_call: Some(FunctionCall { id: None, name: call.name, args: Some(call.input) }),
+            thought_signature: signature,
+            ..Part::default()
+        };
         if j == 0 && part.thought_signature.is_none() {
             // Gemini 3 refuses a model turn whose first call has no signature; history from
             // elsewhere (another model, a client that dropped `extra_content`) has none.
@@ -224,41 +194,6 @@ fn model_parts(msg: &Message, path: &str) -> Result<Vec<Part>, Error> {
         out.push(part);
     }
     Ok(out)
-}
-
-fn function_call(call: &Value, path: &str) -> Result<Part, Error> {
-    let call: OpenAiToolCall = serde_json::from_value(call.clone())
-        .map_err(|_| invalid(path.to_owned(), "tool calls need a function with a name"))?;
-    if call.kind.as_deref().is_some_and(|k| k != "function") {
-        return Err(unsupported(format!("{path}.type"), "only function tool calls are supported for this model"));
-    }
-    let args = call.function.arguments.as_deref().unwrap_or("").trim();
-    let args = if args.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_str::<Value>(args) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                return Err(invalid(
-                    format!("{path}.function.arguments"),
-                    "tool call arguments must be a JSON object serialised as a string",
-                ));
-            }
-        }
-    };
-    let signature = call
-        .extra_content
-        .as_ref()
-        .and_then(|e| e.get("google"))
-        .and_then(|g| g.get("thought_signature"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    Ok(Part {
-        function_call: Some(FunctionCall { id: None, name: call.function.name, args: Some(args) }),
-        thought_signature: signature,
-        ..Part::default()
-    })
 }
 
 /// A `tool` message as a `functionResponse` part, named after the call it answers: the nearest

@@ -1,14 +1,12 @@
 //! Small shared mappings: finish reasons, usage normalisation, ids, timestamps, data URIs, media
 //! types and the errors that name a parameter.
 
-use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::Value;
 
 use super::types::UsageMetadata;
 use crate::error::{Error, ErrorKind};
-use crate::types::{ChatRequest, Extra, Usage};
+pub(crate) use crate::translate::canonical::{field, invalid, parse_base64_data_uri, unsupported};
+use crate::types::{Extra, Usage};
 
 /// Gemini `finishReason` → OpenAI `finish_reason`.
 ///
@@ -74,16 +72,6 @@ pub(super) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Splits `data:<media type>;base64,<payload>` into its media type and payload.
-pub(super) fn parse_base64_data_uri(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("data:")?;
-    let (meta, payload) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    // Parameters such as `;charset=utf-8` may sit between the type and `;base64`.
-    let media_type = media_type.split(';').next().unwrap_or(media_type);
-    if media_type.is_empty() || payload.is_empty() { None } else { Some((media_type, payload)) }
-}
-
 /// Whether `url` is an `http://` or `https://` URL (scheme case-insensitive).
 pub(super) fn is_http_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
@@ -105,21 +93,6 @@ pub(super) fn media_type_from_url(url: &str) -> Option<&'static str> {
         "pdf" => "application/pdf",
         _ => return None,
     })
-}
-
-/// A field of the request's pass-through map; `null` counts as absent.
-pub(super) fn field<'a>(req: &'a ChatRequest, name: &str) -> Option<&'a Value> {
-    req.rest.get(name).filter(|v| !v.is_null())
-}
-
-/// A 400 `invalid_request_error` naming `param`.
-pub(super) fn invalid(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
-    Error::invalid_request(message).with_param(param)
-}
-
-/// A 400 naming `param`, with code `unsupported_parameter`: valid OpenAI Gemini cannot do.
-pub(super) fn unsupported(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
-    invalid(param, message).with_code("unsupported_parameter")
 }
 
 /// A 502 for an upstream answer that is not the protocol.

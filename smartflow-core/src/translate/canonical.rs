@@ -1,0 +1,145 @@
+//! Reading the canonical (OpenAI chat) shape, once for every dialect: request fields, the
+//! 400 errors that name a parameter, data URIs, assistant text parts and tool calls. Each
+//! dialect's translator maps what these return into its own wire types.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::types::{ChatRequest, Message, MessageContent};
+
+/// A request field kept in `rest`, treating `null` as absent.
+pub(crate) fn field<'a>(req: &'a ChatRequest, name: &str) -> Option<&'a Value> {
+    req.rest.get(name).filter(|v| !v.is_null())
+}
+
+/// A 400 `invalid_request_error` naming `param`.
+pub(crate) fn invalid(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
+    Error::invalid_request(message).with_param(param)
+}
+
+/// A 400 for a parameter the target dialect cannot express (code `unsupported_parameter`).
+pub(crate) fn unsupported(param: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Error {
+    invalid(param, message).with_code("unsupported_parameter")
+}
+
+/// `data:<media type>[;params];base64,<payload>` → (media type, payload); `None` for anything
+/// else, including an empty type or payload.
+pub(crate) fn parse_base64_data_uri(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("data:")?;
+    let (meta, payload) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    // Parameters such as `;charset=utf-8` may sit between the type and `;base64`.
+    let media_type = media_type.split(';').next().unwrap_or(media_type).trim();
+    if media_type.is_empty() || payload.is_empty() { None } else { Some((media_type, payload)) }
+}
+
+/// One assistant tool call, its arguments parsed.
+#[derive(Debug)]
+pub(crate) struct ToolCallIn {
+    /// The call id.
+    pub(crate) id: String,
+    /// The function name.
+    pub(crate) name: String,
+    /// The arguments, always a JSON object.
+    pub(crate) input: Value,
+    /// Provider extras carried on the call (`extra_content`).
+    pub(crate) extra_content: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    id: String,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    function: WireFunctionCall,
+    #[serde(default)]
+    extra_content: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireFunctionCall {
+    name: String,
+    #[serde(default)]
+    arguments: Option<String>,
+}
+
+/// Refuses the legacy `function_call` on an assistant message.
+pub(crate) fn reject_function_call(msg: &Message, path: &str) -> Result<(), Error> {
+    if msg.rest.get("function_call").is_some_and(|v| !v.is_null()) {
+        return Err(unsupported(
+            format!("{path}.function_call"),
+            "legacy function_call is not supported; use tool_calls",
+        ));
+    }
+    Ok(())
+}
+
+/// The text of an assistant message, part by part, with each part's `cache_control`.
+/// Refusal parts count as text; any other part type is refused.
+pub(crate) fn assistant_texts<'a>(msg: &'a Message, path: &str) -> Result<Vec<(&'a str, Option<&'a Value>)>, Error> {
+    match &msg.content {
+        None => Ok(Vec::new()),
+        Some(MessageContent::Text(s)) => Ok(vec![(s.as_str(), None)]),
+        Some(MessageContent::Parts(parts)) => parts
+            .iter()
+            .enumerate()
+            .map(|(j, part)| {
+                let text = match part.kind.as_str() {
+                    "text" => part.text.as_deref(),
+                    "refusal" => part.rest.get("refusal").and_then(Value::as_str),
+                    other => {
+                        return Err(unsupported(
+                            format!("{path}.content[{j}].type"),
+                            format!("assistant content parts of type `{other}` are not supported for this model"),
+                        ));
+                    }
+                };
+                Ok((text.unwrap_or(""), part.rest.get("cache_control")))
+            })
+            .collect(),
+    }
+}
+
+/// The tool calls of an assistant message, arguments parsed (an absent list is empty).
+/// `require_id`: whether a call without an id is refused.
+pub(crate) fn tool_calls(msg: &Message, path: &str, require_id: bool) -> Result<Vec<ToolCallIn>, Error> {
+    let calls = match msg.rest.get("tool_calls") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(calls)) => calls,
+        Some(_) => return Err(invalid(format!("{path}.tool_calls"), "tool_calls must be an array")),
+    };
+    calls
+        .iter()
+        .enumerate()
+        .map(|(j, call)| parse_tool_call(call, &format!("{path}.tool_calls[{j}]"), require_id))
+        .collect()
+}
+
+fn parse_tool_call(call: &Value, path: &str, require_id: bool) -> Result<ToolCallIn, Error> {
+    let call = WireToolCall::deserialize(call)
+        .ok()
+        .filter(|c| !require_id || !c.id.is_empty())
+        .ok_or_else(|| invalid(path.to_owned(), "tool calls need an id and a function with a name"))?;
+    if call.kind.as_deref().is_some_and(|k| k != "function") {
+        return Err(unsupported(format!("{path}.type"), "only function tool calls are supported for this model"));
+    }
+    let args = call.function.arguments.as_deref().unwrap_or("").trim();
+    let input = if args.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_str::<Value>(args) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                return Err(invalid(
+                    format!("{path}.function.arguments"),
+                    "tool call arguments must be a JSON object serialised as a string",
+                ));
+            }
+        }
+    };
+    Ok(ToolCallIn { id: call.id, name: call.function.name, input, extra_content: call.extra_content })
+}
