@@ -1,6 +1,5 @@
 //! Canonical (OpenAI chat) request → Anthropic Messages request, for calling an Anthropic upstream.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::mapping::{field, invalid, parse_base64_data_uri, unsupported};
