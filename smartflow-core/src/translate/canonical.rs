@@ -143,3 +143,46 @@ fn parse_tool_call(call: &Value, path: &str, require_id: bool) -> Result<ToolCal
     };
     Ok(ToolCallIn { id: call.id, name: call.function.name, input, extra_content: call.extra_content })
 }
+
+/// `n`: 1 or absent; more choices per request are refused (no dialect here can fan out).
+pub(crate) fn check_n(req: &ChatRequest) -> Result<(), Error> {
+    match field(req, "n") {
+        None => Ok(()),
+        Some(v) => match v.as_u64() {
+            Some(1) => Ok(()),
+            Some(n) if n > 1 => Err(unsupported("n", "n > 1 is not supported for this model; send separate requests")),
+            _ => Err(invalid("n", "n must be a positive integer")),
+        },
+    }
+}
+
+/// `stop` as a list of strings (`None` when absent or empty).
+pub(crate) fn stop_sequences(req: &ChatRequest) -> Result<Option<Vec<String>>, Error> {
+    let stops = match field(req, "stop") {
+        None => return Ok(None),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(list)) => {
+            let strings: Option<Vec<String>> = list.iter().map(|v| v.as_str().map(str::to_owned)).collect();
+            strings.ok_or_else(|| invalid("stop", "stop must be a string or an array of strings"))?
+        }
+        Some(_) => return Err(invalid("stop", "stop must be a string or an array of strings")),
+    };
+    Ok((!stops.is_empty()).then_some(stops))
+}
+
+/// A numeric request field, or a 400 naming it.
+pub(crate) fn number_field(req: &ChatRequest, name: &'static str) -> Result<Option<f64>, Error> {
+    match field(req, name) {
+        None => Ok(None),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(name, format!("{name} must be a number"))),
+    }
+}
+
+/// A string request field, or a 400 naming it.
+pub(crate) fn string_field(req: &ChatRequest, name: &'static str) -> Result<Option<String>, Error> {
+    match field(req, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(name, format!("{name} must be a string"))),
+    }
+}

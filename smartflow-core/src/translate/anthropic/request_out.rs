@@ -9,7 +9,9 @@ use super::types::{
     ToolResultBody,
 };
 use crate::error::Error;
-use crate::translate::canonical::{assistant_texts, reject_function_call, tool_calls};
+use crate::translate::canonical::{
+    assistant_texts, check_n, number_field, reject_function_call, stop_sequences, string_field, tool_calls,
+};
 use crate::types::{ChatRequest, ContentPart, Message, MessageContent, Role};
 
 /// Translates `req` into an Anthropic Messages request body for `upstream_model`.
@@ -269,43 +271,4 @@ fn tool_result(msg: &Message, path: &str) -> Result<ContentBlock, Error> {
         Some(content @ MessageContent::Parts(_)) => Some(ToolResultBody::Blocks(user_blocks(Some(content), path)?)),
     };
     Ok(ContentBlock::ToolResult { tool_use_id: id.to_owned(), content, is_error: None, cache_control: None })
-}
-
-fn check_n(req: &ChatRequest) -> Result<(), Error> {
-    match field(req, "n") {
-        None => Ok(()),
-        Some(v) => match v.as_u64() {
-            Some(1) => Ok(()),
-            Some(n) if n > 1 => Err(unsupported("n", "n > 1 is not supported for this model; send separate requests")),
-            _ => Err(invalid("n", "n must be a positive integer")),
-        },
-    }
-}
-
-fn stop_sequences(req: &ChatRequest) -> Result<Option<Vec<String>>, Error> {
-    let stops = match field(req, "stop") {
-        None => return Ok(None),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(list)) => {
-            let strings: Option<Vec<String>> = list.iter().map(|v| v.as_str().map(str::to_owned)).collect();
-            strings.ok_or_else(|| invalid("stop", "stop must be a string or an array of strings"))?
-        }
-        Some(_) => return Err(invalid("stop", "stop must be a string or an array of strings")),
-    };
-    Ok((!stops.is_empty()).then_some(stops))
-}
-
-fn number_field(req: &ChatRequest, name: &'static str) -> Result<Option<f64>, Error> {
-    match field(req, name) {
-        None => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(name, format!("{name} must be a number"))),
-    }
-}
-
-fn string_field(req: &ChatRequest, name: &'static str) -> Result<Option<String>, Error> {
-    match field(req, name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(invalid(name, format!("{name} must be a string"))),
-    }
 }

@@ -7,6 +7,7 @@ use super::content::{assistant_blocks, system_blocks, tool_result, user_blocks};
 use super::mapping::{field, invalid, unsupported};
 use super::tools::tool_config;
 use crate::error::Error;
+use crate::translate::canonical::{check_n, number_field, stop_sequences};
 use crate::types::{ChatRequest, Role};
 
 /// Translates `req` into a Converse request body (the model id goes in the URL, not the body).
@@ -159,35 +160,4 @@ fn inference_config(req: &ChatRequest, default_max_tokens: u64) -> Result<Value,
         config.insert("stopSequences".to_owned(), json!(stops));
     }
     Ok(Value::Object(config))
-}
-
-fn check_n(req: &ChatRequest) -> Result<(), Error> {
-    match field(req, "n") {
-        None => Ok(()),
-        Some(v) => match v.as_u64() {
-            Some(1) => Ok(()),
-            Some(n) if n > 1 => Err(unsupported("n", "n > 1 is not supported for this model; send separate requests")),
-            _ => Err(invalid("n", "n must be a positive integer")),
-        },
-    }
-}
-
-fn stop_sequences(req: &ChatRequest) -> Result<Option<Vec<String>>, Error> {
-    let stops = match field(req, "stop") {
-        None => return Ok(None),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(list)) => {
-            let strings: Option<Vec<String>> = list.iter().map(|v| v.as_str().map(str::to_owned)).collect();
-            strings.ok_or_else(|| invalid("stop", "stop must be a string or an array of strings"))?
-        }
-        Some(_) => return Err(invalid("stop", "stop must be a string or an array of strings")),
-    };
-    Ok((!stops.is_empty()).then_some(stops))
-}
-
-fn number_field(req: &ChatRequest, name: &'static str) -> Result<Option<f64>, Error> {
-    match field(req, name) {
-        None => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(name, format!("{name} must be a number"))),
-    }
 }

@@ -8,6 +8,7 @@ use super::mapping::{field, invalid, unsupported};
 use super::tools::tools_and_config;
 use super::types::{GenerateContentRequest, GenerationConfig};
 use crate::error::Error;
+use crate::translate::canonical::{number_field, stop_sequences};
 use crate::types::ChatRequest;
 
 /// Translates `req` into a Gemini `generateContent` request body.
@@ -130,25 +131,5 @@ fn response_format(req: &ChatRequest) -> Result<(Option<String>, Option<Value>),
             }
         }
         _ => Err(unsupported("response_format.type", "response_format.type must be text, json_object or json_schema")),
-    }
-}
-
-fn stop_sequences(req: &ChatRequest) -> Result<Option<Vec<String>>, Error> {
-    let stops = match field(req, "stop") {
-        None => return Ok(None),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(list)) => {
-            let strings: Option<Vec<String>> = list.iter().map(|v| v.as_str().map(str::to_owned)).collect();
-            strings.ok_or_else(|| invalid("stop", "stop must be a string or an array of strings"))?
-        }
-        Some(_) => return Err(invalid("stop", "stop must be a string or an array of strings")),
-    };
-    Ok((!stops.is_empty()).then_some(stops))
-}
-
-fn number_field(req: &ChatRequest, name: &'static str) -> Result<Option<f64>, Error> {
-    match field(req, name) {
-        None => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| invalid(name, format!("{name} must be a number"))),
     }
 }
