@@ -1,14 +1,11 @@
-//! An upstream event stream as a `ChunkStream`: frames are decoded as they arrive (no buffering
-//! of the stream), each event goes to the dialect's [`EventHandler`], a gap longer than the idle
-//! timeout ends it, and a stream that stops before the dialect's end marker ends with an error,
-//! never a silent success.
+//! Server-sent-event dialects (OpenAI, Anthropic, Gemini): the SSE framing decoded once, each
+//! event handed to the dialect's [`EventHandler`].
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use super::body_stream::{BodyDecoder, decoded_stream};
 use crate::error::{Error, ErrorKind};
 use crate::provider::ChunkStream;
 use crate::sse::{SseDecoder, SseEvent};
@@ -23,43 +20,46 @@ pub trait EventHandler: Send + 'static {
     fn is_done(&self) -> bool;
 }
 
-struct State<H> {
-    body: Incoming,
-    decoder: SseDecoder,
-    handler: H,
-    queue: VecDeque<Result<ChatChunk, Error>>,
-    idle: Duration,
-    failed: bool,
-    body_ended: bool,
-}
-
-impl<H: EventHandler> State<H> {
-    fn fail(&mut self, e: Error) {
-        if !self.failed {
-            self.failed = true;
-            self.queue.push_back(Err(e));
-        }
-    }
-
-    fn handle(&mut self, events: Vec<SseEvent>) {
-        let mut out = Vec::new();
-        for ev in &events {
-            if self.failed || self.handler.is_done() {
-                break;
-            }
-            if let Err(e) = self.handler.on_event(ev, &mut out) {
-                self.queue.extend(out.drain(..).map(Ok));
-                self.fail(e);
-                return;
-            }
-        }
-        self.queue.extend(out.into_iter().map(Ok));
-    }
-}
-
 /// A protocol error (`invalid_upstream_response`).
 pub(crate) fn protocol(message: &'static str) -> Error {
     Error::new(ErrorKind::UpstreamProtocol, message).with_code("invalid_upstream_response")
+}
+
+struct Sse<H> {
+    decoder: SseDecoder,
+    handler: H,
+}
+
+impl<H: EventHandler> Sse<H> {
+    fn handle(&mut self, events: &[SseEvent], out: &mut Vec<ChatChunk>) -> Result<(), Error> {
+        for ev in events {
+            if self.handler.is_done() {
+                break;
+            }
+            self.handler.on_event(ev, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl<H: EventHandler> BodyDecoder for Sse<H> {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<(), Error> {
+        let mut events = Vec::new();
+        let fed = self.decoder.feed(bytes, &mut events);
+        self.handle(&events, out)?;
+        if self.handler.is_done() { Ok(()) } else { fed }
+    }
+
+    fn end(&mut self, out: &mut Vec<ChatChunk>) -> Result<(), Error> {
+        if let Some(ev) = self.decoder.finish() {
+            self.handle(&[ev], out)?;
+        }
+        if self.handler.is_done() { Ok(()) } else { Err(protocol("the upstream stream ended before its end marker")) }
+    }
+
+    fn is_done(&self) -> bool {
+        self.handler.is_done()
+    }
 }
 
 /// Turns an upstream SSE body into a chunk stream driven by `handler`.
@@ -69,55 +69,5 @@ pub fn chunk_stream<H: EventHandler>(
     max_event_bytes: usize,
     handler: H,
 ) -> ChunkStream {
-    let state = State {
-        body,
-        decoder: SseDecoder::new(max_event_bytes),
-        handler,
-        queue: VecDeque::new(),
-        idle,
-        failed: false,
-        body_ended: false,
-    };
-    Box::pin(futures_util::stream::unfold(state, |mut st| async move {
-        loop {
-            if let Some(item) = st.queue.pop_front() {
-                return Some((item, st));
-            }
-            if st.failed || st.body_ended {
-                return None;
-            }
-            match tokio::time::timeout(st.idle, st.body.frame()).await {
-                Err(_) => st.fail(
-                    Error::new(ErrorKind::UpstreamTimeout, "the upstream stream stalled past the idle timeout")
-                        .with_code("upstream_timeout"),
-                ),
-                Ok(None) => {
-                    st.body_ended = true;
-                    if let Some(ev) = st.decoder.finish() {
-                        st.handle(vec![ev]);
-                    }
-                    if !st.handler.is_done() {
-                        st.fail(protocol("the upstream stream ended before its end marker"));
-                    }
-                }
-                Ok(Some(Err(e))) => {
-                    tracing::debug!(error = %e, "upstream stream broke");
-                    st.fail(
-                        Error::new(ErrorKind::UpstreamConnect, "the upstream connection was lost mid-stream")
-                            .with_code("upstream_unreachable"),
-                    );
-                }
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        let mut events = Vec::new();
-                        let fed = st.decoder.feed(&data, &mut events);
-                        st.handle(events);
-                        if let Err(e) = fed {
-                            st.fail(e);
-                        }
-                    }
-                }
-            }
-        }
-    }))
+    decoded_stream(body, idle, Sse { decoder: SseDecoder::new(max_event_bytes), handler })
 }
