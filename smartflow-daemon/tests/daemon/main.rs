@@ -11,10 +11,12 @@
 
 mod cancel;
 mod chat;
+mod conformance;
 mod dialects;
 mod egress;
 mod errors;
 mod input;
+mod intent;
 mod lifecycle;
 mod observability;
 mod routing;

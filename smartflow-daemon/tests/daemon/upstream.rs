@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::intent::Intent;
+
 type RespBody = UnsyncBoxBody<Bytes, std::io::Error>;
 
 /// What the mock saw.
@@ -159,8 +161,58 @@ fn sse(record: &Arc<Record>, frames: Vec<Bytes>, gap: Duration, fail_at_end: boo
     Response::builder().status(200).header("content-type", "text/event-stream").body(body.boxed_unsync()).unwrap()
 }
 
+/// Text for a non-tool intent.
+fn intent_text(intent: &Intent) -> String {
+    match intent {
+        Intent::ToolResult(t) => format!("tool result: {t}"),
+        Intent::Json => r#"{"ok":true}"#.to_owned(),
+        _ => "Hello".to_owned(),
+    }
+}
+
+/// OpenAI-dialect answers for tool calls, tool results and JSON mode.
+fn openai_intent(record: &Arc<Record>, model: &str, stream: bool, usage: bool, intent: Intent) -> Response<RespBody> {
+    let call = |args: String| json!([{"index": 0, "id": "call_1", "type": "function", "function": {"name": match &intent { Intent::CallTool { name, .. } => name.clone(), _ => String::new() }, "arguments": args}}]);
+    if !stream {
+        let (message, finish) = match &intent {
+            Intent::CallTool { key, .. } => (
+                json!({"role": "assistant", "content": null, "tool_calls": call(crate::intent::args(key).to_string())}),
+                "tool_calls",
+            ),
+            other => (json!({"role": "assistant", "content": intent_text(other)}), "stop"),
+        };
+        let mut c = completion(model);
+        c["choices"][0]["message"] = message;
+        c["choices"][0]["finish_reason"] = Value::from(finish);
+        return full(200, c.to_string(), "application/json");
+    }
+    let mut frames = vec![chunk(model, json!({"role": "assistant", "content": ""}), None, usage)];
+    let finish = match &intent {
+        Intent::CallTool { key, .. } => {
+            let args = crate::intent::args(key).to_string();
+            let (a, b) = args.split_at(args.len() / 2);
+            frames.push(chunk(model, json!({"tool_calls": call(a.to_owned())}), None, usage));
+            frames.push(chunk(model, json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]}), None, usage));
+            "tool_calls"
+        }
+        other => {
+            frames.push(chunk(model, json!({"content": intent_text(other)}), None, usage));
+            "stop"
+        }
+    };
+    frames.push(chunk(model, json!({}), Some(finish), usage));
+    if usage {
+        let u = json!({"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}});
+        frames.push(Bytes::from(format!("data: {u}\n\n")));
+    }
+    frames.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    sse(record, frames, Duration::ZERO, false)
+}
+
 /// The Anthropic Messages dialect: a message, its named-event stream, and errors.
-fn anthropic(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBody> {
+fn anthropic(record: &Arc<Record>, model: &str, stream: bool, body: &Value) -> Response<RespBody> {
+    let intent = crate::intent::anthropic(body);
     match model {
         "err529" => {
             return full(
@@ -179,13 +231,62 @@ fn anthropic(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBo
         }
         _ => {}
     }
+    let tool = match &intent {
+        Intent::CallTool { name, key } => Some((name.clone(), crate::intent::args(key))),
+        Intent::Json => Some(("json_response".to_owned(), json!({"ok": true}))),
+        _ => None,
+    };
+    let text = match &intent {
+        Intent::ToolResult(_) => intent_text(&intent),
+        _ => "Hello from Claude".to_owned(),
+    };
     if !stream {
+        let (content, stop) = match &tool {
+            Some((name, input)) => {
+                (json!([{"type": "tool_use", "id": "toolu_1", "name": name, "input": input}]), "tool_use")
+            }
+            None => (json!([{"type": "text", "text": text}]), "end_turn"),
+        };
         let m = json!({"id": "msg_up", "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": "Hello from Claude"}], "stop_reason": "end_turn", "stop_sequence": null,
+            "content": content, "stop_reason": stop, "stop_sequence": null,
             "usage": {"input_tokens": 5, "output_tokens": 4, "cache_read_input_tokens": 3, "cache_creation_input_tokens": 0}});
         return full(200, m.to_string(), "application/json");
     }
     let ev = |name: &str, data: Value| Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+    if let Some((name, input)) = tool {
+        let args = input.to_string();
+        let (a, b) = args.split_at(args.len() / 2);
+        let frames = vec![
+            ev(
+                "message_start",
+                json!({"type": "message_start", "message": {"id": "msg_up", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+            ),
+            ev(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}),
+            ),
+            ev(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": a}}),
+            ),
+            ev(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": b}}),
+            ),
+            ev("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+            ev(
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 4}}),
+            ),
+            ev("message_stop", json!({"type": "message_stop"})),
+        ];
+        return sse(record, frames, Duration::ZERO, false);
+    }
+    let words: Vec<String> = if text == "Hello from Claude" {
+        vec!["Hello".into(), " from".into(), " Claude".into()]
+    } else {
+        vec![text.clone()]
+    };
     let mut frames = vec![
         ev(
             "message_start",
@@ -197,7 +298,7 @@ fn anthropic(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBo
         ),
         ev("ping", json!({"type": "ping"})),
     ];
-    for w in ["Hello", " from", " Claude"] {
+    for w in &words {
         frames.push(ev(
             "content_block_delta",
             json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}),
@@ -212,7 +313,8 @@ fn anthropic(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBo
 }
 
 /// The Gemini dialect: `models/{model}:generateContent` and `:streamGenerateContent?alt=sse`.
-fn gemini(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBody> {
+fn gemini(record: &Arc<Record>, model: &str, stream: bool, body: &Value) -> Response<RespBody> {
+    let intent = crate::intent::gemini(body);
     if model == "gemini-400" {
         return full(400, json!({"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}}).to_string(), "application/json");
     }
@@ -229,6 +331,18 @@ fn gemini(record: &Arc<Record>, model: &str, stream: bool) -> Response<RespBody>
         }
         r
     };
+    if intent != Intent::Plain {
+        let mut r = part(&intent_text(&intent), Some("STOP"), Some(&usage));
+        if let Intent::CallTool { name, key } = &intent {
+            r["candidates"][0]["content"]["parts"] =
+                json!([{"functionCall": {"name": name, "args": crate::intent::args(key)}}]);
+        }
+        return if stream {
+            sse(record, vec![Bytes::from(format!("data: {r}\r\n\r\n"))], Duration::ZERO, false)
+        } else {
+            full(200, r.to_string(), "application/json")
+        };
+    }
     if !stream {
         return full(200, part("Hello from Gemini", Some("STOP"), Some(&usage)).to_string(), "application/json");
     }
@@ -255,17 +369,30 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
     let model = body["model"].as_str().unwrap_or("").to_owned();
     let stream = body["stream"].as_bool().unwrap_or(false);
     if path.ends_with("/messages") {
-        return Ok(anthropic(&record, &model, stream));
+        return Ok(anthropic(&record, &model, stream, &body));
     }
     if path.starts_with("/model/") && path.ends_with("/converse") {
-        let resp = json!({"output": {"message": {"role": "assistant", "content": [{"text": "Hello from Bedrock"}]}},
-            "stopReason": "end_turn", "usage": {"inputTokens": 9, "outputTokens": 3, "totalTokens": 12}});
+        let intent = crate::intent::bedrock(&body);
+        let (content, stop) = match &intent {
+            Intent::CallTool { name, key } => (
+                json!([{"toolUse": {"toolUseId": "tu_1", "name": name, "input": crate::intent::args(key)}}]),
+                "tool_use",
+            ),
+            Intent::Json => (
+                json!([{"toolUse": {"toolUseId": "tu_1", "name": "json_response", "input": {"ok": true}}}]),
+                "tool_use",
+            ),
+            Intent::ToolResult(_) => (json!([{"text": intent_text(&intent)}]), "end_turn"),
+            Intent::Plain => (json!([{"text": "Hello from Bedrock"}]), "end_turn"),
+        };
+        let resp = json!({"output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": stop, "usage": {"inputTokens": 9, "outputTokens": 3, "totalTokens": 12}});
         return Ok(full(200, resp.to_string(), "application/json"));
     }
     if let Some((_, rest)) = path.split_once("/models/")
         && let Some((model, op)) = rest.split_once(':')
     {
-        return Ok(gemini(&record, model, op == "streamGenerateContent"));
+        return Ok(gemini(&record, model, op == "streamGenerateContent", &body));
     }
     let usage = body["stream_options"]["include_usage"].as_bool().unwrap_or(false);
     let error = |status: u16, msg: &str, ty: &str, code: &str| {
@@ -336,6 +463,9 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
             let text = String::from_utf8(joined).unwrap().replace("\n", "\r\n");
             let frames = text.as_bytes().chunks(7).map(Bytes::copy_from_slice).collect();
             sse(&record, frames, Duration::ZERO, false)
+        }
+        _ if crate::intent::openai(&body) != Intent::Plain => {
+            openai_intent(&record, &model, stream, usage, crate::intent::openai(&body))
         }
         _ if stream => sse(&record, ok_frames(true), Duration::ZERO, false),
         _ => full(200, completion(&model).to_string(), "application/json"),
