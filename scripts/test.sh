@@ -16,6 +16,9 @@ sys.exit(openai.__version__ != '$OPENAI_VERSION' or anthropic.__version__ != '$A
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION" "anthropic==$ANTHROPIC_VERSION"
 fi
-cargo build --quiet -p smartflow-daemon
-"$venv/bin/python" smartflow-daemon/tests/sdk/openai_sdk.py target/debug/smartflowd examples/quickstart.toml
-"$venv/bin/python" smartflow-daemon/tests/sdk/anthropic_sdk.py target/debug/smartflowd examples/quickstart.toml
+cargo build --quiet -p smartflow-daemon --bin smartflowd --example mock_upstream
+# Against the quickstart (in-process mock provider), then through every upstream dialect
+# (OpenAI, Azure OpenAI, Anthropic, Gemini, Bedrock) served by the mock upstream.
+mock=target/debug/examples/mock_upstream
+"$venv/bin/python" smartflow-daemon/tests/sdk/openai_sdk.py target/debug/smartflowd examples/quickstart.toml "$mock"
+"$venv/bin/python" smartflow-daemon/tests/sdk/anthropic_sdk.py target/debug/smartflowd examples/quickstart.toml "$mock"

@@ -1,11 +1,12 @@
 """The official `anthropic` Python package as a real client of smartflowd's /v1/messages.
 
-Usage: python anthropic_sdk.py PATH/TO/smartflowd PATH/TO/quickstart.toml
+Usage: python anthropic_sdk.py PATH/TO/smartflowd PATH/TO/quickstart.toml [PATH/TO/mock_upstream]
 
 Starts the daemon on ephemeral ports with the quickstart configuration, then drives it through
 the SDK: a plain message, a streamed one, a tool call and its result (plain and streamed), and
-the SDK's own error classes. The quickstart's targets are the in-process mock, so this checks
-the Anthropic front door and its translation; the Rust tests cover Anthropic-dialect upstreams.
+the SDK's own error classes. With the mock upstream binary it also sends messages, streams and
+tool round trips through every upstream dialect (OpenAI, Azure OpenAI, Anthropic, Gemini,
+Bedrock): the Anthropic front door translated to whatever the target speaks.
 """
 
 import subprocess
@@ -13,6 +14,8 @@ import sys
 import traceback
 
 import anthropic
+
+import harness
 
 DEMO_KEY = "sf-demo-key-0001"
 WEATHER = {
@@ -113,8 +116,57 @@ def test_errors(base_url):
         assert e.status_code == 404
 
 
+def dialect_tests(client, model, streams):
+    def message():
+        m = client.messages.create(model=model, max_tokens=50, messages=[{"role": "user", "content": "hi"}])
+        assert m.content[0].type == "text" and m.content[0].text, m
+        assert m.stop_reason == "end_turn" and m.usage.output_tokens > 0, m
+
+    def stream():
+        with client.messages.stream(model=model, max_tokens=50, messages=[{"role": "user", "content": "hi"}]) as s:
+            text = "".join(s.text_stream)
+            final = s.get_final_message()
+        assert text and final.stop_reason == "end_turn", final
+
+    def tool_round_trip(streamed):
+        def check():
+            kwargs = dict(model=model, max_tokens=50, tools=[WEATHER], messages=[{"role": "user", "content": "Oslo"}])
+            if streamed:
+                with client.messages.stream(**kwargs) as s:
+                    first = s.get_final_message()
+            else:
+                first = client.messages.create(**kwargs)
+            use = next(b for b in first.content if b.type == "tool_use")
+            assert first.stop_reason == "tool_use" and use.name == "get_weather" and use.input == {"city": "Oslo"}, first
+            second = client.messages.create(model=model, max_tokens=50, tools=[WEATHER], messages=[
+                {"role": "user", "content": "Oslo"},
+                {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "12C and clear"}]},
+            ])
+            assert second.content[0].text == "tool result: 12C and clear", second
+        return check
+
+    tests = [("message", message), ("tool_call", tool_round_trip(False))]
+    if streams:
+        tests += [("stream", stream), ("tool_call_stream", tool_round_trip(True))]
+    return [(f"{model}/{name}", fn) for name, fn in tests]
+
+
 def main():
     binary, config = sys.argv[1], sys.argv[2]
+    mock = sys.argv[3] if len(sys.argv) > 3 else None
+    passed, failed = 0, 0
+    if mock:
+        mock_proc, mock_addr = harness.start_mock(mock)
+        matrix_config, env = harness.dialect_config(mock_addr)
+        matrix_proc, matrix_base = harness.start_daemon(binary, matrix_config, env)
+        matrix_client = anthropic.Anthropic(base_url=f"http://{matrix_base}", api_key=DEMO_KEY, max_retries=0)
+        try:
+            for _, model, streams in harness.DIALECTS:
+                p, f = harness.run("anthropic-sdk", dialect_tests(matrix_client, model, streams))
+                passed, failed = passed + p, failed + f
+        finally:
+            harness.stop(matrix_proc, mock_proc)
     proc, base_url = start(binary, config)
     client = anthropic.Anthropic(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
     tests = [
@@ -124,7 +176,6 @@ def main():
         ("tool_call_stream", lambda: test_tool_call_stream(client)),
         ("errors", lambda: test_errors(base_url)),
     ]
-    passed = failed = 0
     try:
         for name, fn in tests:
             try:

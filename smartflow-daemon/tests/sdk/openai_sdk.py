@@ -14,6 +14,8 @@ import traceback
 
 import openai
 
+import harness
+
 DEMO_KEY = "sf-demo-key-0001"
 
 
@@ -147,8 +149,67 @@ def test_errors(client, base_url):
         assert e.param == "messages", e
 
 
+def dialect_tests(client, model, streams):
+    def chat():
+        r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+        assert r.choices[0].message.content and r.choices[0].finish_reason == "stop", r
+        assert r.usage.total_tokens > 0
+
+    def stream():
+        chunks = list(client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert chunks[-1].usage.total_tokens > 0
+
+    def tools(streamed):
+        def check():
+            if streamed:
+                chunks = list(client.chat.completions.create(
+                    model=model, messages=[{"role": "user", "content": "Oslo"}], tools=[WEATHER_TOOL], stream=True))
+                calls = [tc for c in chunks if c.choices and c.choices[0].delta.tool_calls for tc in c.choices[0].delta.tool_calls]
+                call_id = next(tc.id for tc in calls if tc.id)
+                name = next(tc.function.name for tc in calls if tc.function and tc.function.name)
+                args = "".join(tc.function.arguments or "" for tc in calls if tc.function)
+            else:
+                r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Oslo"}], tools=[WEATHER_TOOL])
+                assert r.choices[0].finish_reason == "tool_calls", r
+                call = r.choices[0].message.tool_calls[0]
+                call_id, name, args = call.id, call.function.name, call.function.arguments
+            assert name == "get_weather" and json.loads(args) == {"city": "Oslo"}, args
+            second = client.chat.completions.create(model=model, tools=[WEATHER_TOOL], messages=[
+                {"role": "user", "content": "Oslo"},
+                {"role": "assistant", "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}]},
+                {"role": "tool", "tool_call_id": call_id, "content": "12C and clear"},
+            ])
+            assert second.choices[0].message.content == "tool result: 12C and clear", second
+        return check
+
+    def json_mode():
+        r = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "status"}], response_format={"type": "json_object"})
+        assert json.loads(r.choices[0].message.content) == {"ok": True}, r
+
+    tests = [("chat", chat), ("tools", tools(False)), ("json_mode", json_mode)]
+    if streams:
+        tests += [("stream", stream), ("tools_stream", tools(True))]
+    return [(f"{model}/{name}", fn) for name, fn in tests]
+
+
 def main():
     binary, config = sys.argv[1], sys.argv[2]
+    mock = sys.argv[3] if len(sys.argv) > 3 else None
+    passed, failed = 0, 0
+    if mock:
+        mock_proc, mock_addr = harness.start_mock(mock)
+        matrix_config, env = harness.dialect_config(mock_addr)
+        matrix_proc, matrix_base = harness.start_daemon(binary, matrix_config, env)
+        matrix_client = openai.OpenAI(base_url=f"http://{matrix_base}/v1", api_key=DEMO_KEY, max_retries=0)
+        try:
+            for _, model, streams in harness.DIALECTS:
+                p, f = harness.run("openai-sdk", dialect_tests(matrix_client, model, streams))
+                passed, failed = passed + p, failed + f
+        finally:
+            harness.stop(matrix_proc, mock_proc)
     proc, base_url = start(binary, config)
     client = openai.OpenAI(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
     tests = [
@@ -161,7 +222,6 @@ def main():
         ("tools", lambda: test_tools(client)),
         ("errors", lambda: test_errors(client, base_url)),
     ]
-    passed = failed = 0
     try:
         for name, fn in tests:
             try:
