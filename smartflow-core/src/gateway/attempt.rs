@@ -12,8 +12,20 @@ use tokio::time::Instant;
 use super::Gateway;
 use crate::error::{Error, ErrorKind};
 use crate::router::{AttemptReport, RoutePlan, Target};
+use crate::types::{ModelKind, RequestContext};
 
 impl Gateway {
+    /// The router's plan for `model`, after checking the caller may use it (any router, the same
+    /// rule): a model outside the principal's list is a 403 wherever the name came from.
+    pub(super) fn plan(&self, ctx: &RequestContext, model: &str, kind: ModelKind) -> Result<RoutePlan, Error> {
+        if !ctx.principal.may_use(model) {
+            return Err(Error::new(ErrorKind::PermissionDenied, "this key may not use the model")
+                .with_param("model")
+                .with_code("model_not_allowed"));
+        }
+        self.inner.router.plan(ctx, model, kind)
+    }
+
     /// Runs `call` on the plan's targets until one succeeds, a non-retryable error comes back,
     /// or the attempt budget is spent. Returns the value and the target that produced it.
     pub(super) async fn attempt<T, F, Fut>(&self, plan: RoutePlan, mut call: F) -> Result<(T, Arc<Target>), Error>

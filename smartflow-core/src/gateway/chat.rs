@@ -95,7 +95,7 @@ impl Gateway {
 
     /// Calls the plan's targets until one answers (see [`Gateway::attempt`]).
     async fn call_chat(&self, ctx: &RequestContext, req: &ChatRequest) -> Result<(ChatResponse, Arc<Target>), Error> {
-        let plan = self.inner.router.plan(ctx, &req.model, ModelKind::Chat)?;
+        let plan = self.plan(ctx, &req.model, ModelKind::Chat)?;
         self.attempt(plan, |target| async move {
             let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };
             target.provider.chat(call).await
@@ -110,7 +110,7 @@ impl Gateway {
         ctx: &RequestContext,
         req: &ChatRequest,
     ) -> Result<(ChatChunk, ChunkStream, Arc<Target>), Error> {
-        let plan = self.inner.router.plan(ctx, &req.model, ModelKind::Chat)?;
+        let plan = self.plan(ctx, &req.model, ModelKind::Chat)?;
         let ((first, rest), target) = self
             .attempt(plan, |target| async move {
                 let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };

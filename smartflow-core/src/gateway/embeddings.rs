@@ -34,7 +34,7 @@ impl Gateway {
             }
         }
         p.prompt_bytes = req.texts().iter().map(|t| t.len()).sum();
-        let plan = self.inner.router.plan(&p.ctx, &req.model, ModelKind::Embedding)?;
+        let plan = self.plan(&p.ctx, &req.model, ModelKind::Embedding)?;
         let (ctx, request) = (&p.ctx, &*req);
         let (mut resp, target) = self
             .attempt(plan, |target| async move {

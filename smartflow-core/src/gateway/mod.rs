@@ -117,7 +117,9 @@ impl Gateway {
 
     /// The models `principal` may use, for `GET /v1/models`.
     pub fn models(&self, principal: &Principal) -> Vec<ModelInfo> {
-        self.inner.router.models(principal)
+        let mut models = self.inner.router.models(principal);
+        models.retain(|m| principal.may_use(&m.id));
+        models
     }
 
     /// Health of every routing target (circuit state, first-byte latency average).

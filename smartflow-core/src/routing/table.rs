@@ -181,6 +181,7 @@ impl Router for ModelTable {
             Some(e) if e.model.kind == kind => e,
             _ => return Err(not_found(kind)),
         };
+
         let mut ready = Vec::with_capacity(entry.health.len());
         let mut probes = Vec::new();
         for (i, h) in entry.health.iter().enumerate() {

@@ -27,9 +27,18 @@ pub struct Principal {
     /// Free-form attributes.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The virtual models this caller may use; `None` allows every model. Routing refuses any
+    /// other model (403) and `/v1/models` lists only these.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Principal {
+    /// Whether this caller may use the virtual model `name`.
+    pub fn may_use(&self, name: &str) -> bool {
+        self.models.as_ref().is_none_or(|m| m.contains(name))
+    }
+
     /// A principal with only a key id.
     pub fn new(key_id: impl Into<String>) -> Self {
         Self {
@@ -40,6 +49,7 @@ impl Principal {
             groups: Vec::new(),
             tier: None,
             tags: BTreeMap::new(),
+            models: None,
         }
     }
 }

@@ -95,6 +95,7 @@ pub(crate) struct RawKey {
     pub(crate) tier: Option<String>,
     #[serde(default)]
     pub(crate) tags: std::collections::BTreeMap<String, String>,
+    pub(crate) models: Option<Spanned<Vec<String>>>,
 }
 
 /// `[[providers]]`: one upstream. Which fields apply depends on `type`.

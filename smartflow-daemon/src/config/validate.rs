@@ -152,6 +152,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         principal.groups.clone_from(&k.groups);
         principal.tier.clone_from(&k.tier);
         principal.tags.clone_from(&k.tags);
+        principal.models = k.models.as_ref().map(|m| m.get_ref().iter().cloned().collect());
         keys.push(StaticKey { hash, principal });
     }
 
@@ -258,6 +259,18 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
             ..defaults
         };
         models.push(ModelConfig { name: name.clone(), kind, targets, strategy, weights, retry });
+    }
+
+    for (i, k) in raw.keys.iter().enumerate() {
+        if let Some(list) = k.models.as_ref()
+            && let Some(unknown) = list.get_ref().iter().find(|m| !model_names.contains(*m))
+        {
+            return c.err(
+                list.span(),
+                &format!("keys[{i}].models"),
+                format!("no model named `{unknown}` is configured"),
+            );
+        }
     }
 
     let r = &raw.routing;

@@ -223,3 +223,28 @@ async fn connections_over_the_limit_wait_for_a_free_slot() {
     assert_eq!(r.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(500), "served after {:?} despite the limit", started.elapsed());
 }
+
+#[tokio::test]
+async fn a_key_uses_and_lists_only_its_models() {
+    let up = Upstream::start().await;
+    let d = Daemon::start(up.addr).await;
+    let key = Some("sf-limited-key");
+    let r = request("GET", &d.url("/v1/models"), key, "").await;
+    let ids: Vec<String> =
+        r.json()["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, ["ok", "claude"]);
+    request("GET", &d.url("/v1/models/echo"), key, "").await.assert_error(404);
+    assert_eq!(request("POST", &d.url("/v1/chat/completions"), key, chat_body("ok", false)).await.status, 200);
+    let v = request("POST", &d.url("/v1/chat/completions"), key, chat_body("failover", true)).await.assert_error(403);
+    assert_eq!(v["error"]["code"], "model_not_allowed");
+    request("POST", &d.url("/v1/embeddings"), key, r#"{"model":"embed","input":"x"}"#).await.assert_error(403);
+    let r = request(
+        "POST",
+        &d.url("/v1/messages"),
+        key,
+        r#"{"model":"echo","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(up.requests(), 1, "only the allowed request reached an upstream");
+}

@@ -61,6 +61,11 @@ hash = "{DEMO_HASH}"
 user = "u1"
 department = "eng"
 
+[[keys]]
+id = "limited"
+hash = "sha256:42dcf71823a3cdce926e9b7760248af87388a7bfe4c62905c4ca39f07e2d3194"
+models = ["ok", "claude"]
+
 [[providers]]
 name = "up"
 type = "openai"
