@@ -7,10 +7,9 @@ use serde_json::{Value, json};
 use crate::support::*;
 use crate::upstream::Upstream;
 
-/// (virtual model, whether its mock upstream streams). The Bedrock event stream is checked at
-/// the provider level (smartflow-core/src/providers/bedrock), not through this mock.
+/// (virtual model, whether its mock upstream streams).
 const DIALECTS: &[(&str, bool)] =
-    &[("ok", true), ("azure-gpt", true), ("claude", true), ("gemini", true), ("bedrock", false)];
+    &[("ok", true), ("azure-gpt", true), ("claude", true), ("gemini", true), ("bedrock", true)];
 
 fn weather_tool() -> Value {
     json!([{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",

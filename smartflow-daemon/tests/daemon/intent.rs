@@ -109,3 +109,65 @@ pub fn bedrock(body: &Value) -> Intent {
 pub fn args(key: &str) -> Value {
     json!({ key: "Oslo" })
 }
+
+/// One AWS event-stream frame (`:event-type`, JSON payload), as Bedrock's `converse-stream`
+/// sends them: prelude (total and header lengths, CRC), headers, payload, message CRC.
+pub fn aws_event(event_type: &str, payload: &Value) -> Vec<u8> {
+    let mut headers = Vec::new();
+    for (name, value) in
+        [(":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")]
+    {
+        headers.push(name.len() as u8);
+        headers.extend_from_slice(name.as_bytes());
+        headers.push(7);
+        headers.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        headers.extend_from_slice(value.as_bytes());
+    }
+    let payload = payload.to_string().into_bytes();
+    let total = 12 + headers.len() + payload.len() + 4;
+    let mut frame = Vec::with_capacity(total);
+    frame.extend_from_slice(&(total as u32).to_be_bytes());
+    frame.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+    let prelude_crc = crc32fast::hash(&frame);
+    frame.extend_from_slice(&prelude_crc.to_be_bytes());
+    frame.extend_from_slice(&headers);
+    frame.extend_from_slice(&payload);
+    let crc = crc32fast::hash(&frame);
+    frame.extend_from_slice(&crc.to_be_bytes());
+    frame
+}
+
+/// The Converse stream for an intent: text or a tool call, then the stop reason and usage.
+pub fn converse_stream(intent: &Intent, text: &str) -> Vec<Vec<u8>> {
+    let mut frames = vec![aws_event("messageStart", &json!({"role": "assistant"}))];
+    let stop = match intent {
+        Intent::CallTool { name, key } => {
+            let input = args(key).to_string();
+            let (a, b) = input.split_at(input.len() / 2);
+            frames.push(aws_event(
+                "contentBlockStart",
+                &json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "tu_1", "name": name}}}),
+            ));
+            for part in [a, b] {
+                frames.push(aws_event(
+                    "contentBlockDelta",
+                    &json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": part}}}),
+                ));
+            }
+            "tool_use"
+        }
+        _ => {
+            for word in text.split_inclusive(' ') {
+                frames.push(aws_event("contentBlockDelta", &json!({"contentBlockIndex": 0, "delta": {"text": word}})));
+            }
+            "end_turn"
+        }
+    };
+    frames.push(aws_event("contentBlockStop", &json!({"contentBlockIndex": 0})));
+    frames.push(aws_event("messageStop", &json!({"stopReason": stop})));
+    frames.push(aws_event(
+        "metadata",
+        &json!({"usage": {"inputTokens": 9, "outputTokens": 3, "totalTokens": 12}, "metrics": {"latencyMs": 1}}),
+    ));
+    frames
+}

@@ -371,6 +371,17 @@ async fn handle(record: Arc<Record>, req: Request<Incoming>) -> Result<Response<
     if path.ends_with("/messages") {
         return Ok(anthropic(&record, &model, stream, &body));
     }
+    if path.starts_with("/model/") && path.ends_with("/converse-stream") {
+        let intent = crate::intent::bedrock(&body);
+        let text = match &intent {
+            Intent::Plain => "Hello from Bedrock".to_owned(),
+            other => intent_text(other),
+        };
+        let frames = crate::intent::converse_stream(&intent, &text).into_iter().map(Bytes::from).collect();
+        let mut resp = sse(&record, frames, Duration::ZERO, false);
+        resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/vnd.amazon.eventstream"));
+        return Ok(resp);
+    }
     if path.starts_with("/model/") && path.ends_with("/converse") {
         let intent = crate::intent::bedrock(&body);
         let (content, stop) = match &intent {

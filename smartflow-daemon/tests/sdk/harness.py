@@ -15,7 +15,7 @@ DIALECTS = [
     ("azure", "via-azure", True),
     ("anthropic", "via-anthropic", True),
     ("gemini", "via-gemini", True),
-    ("bedrock", "via-bedrock", False),
+    ("bedrock", "via-bedrock", True),
 ]
 
 
