@@ -32,6 +32,7 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
                 let mut http = HttpConfig::new(&s.base_url).map_err(fail)?;
                 http.root_certificates = s.ca.clone().unwrap_or_else(|| roots.clone());
                 http.proxy.clone_from(&s.proxy);
+                http.proxy_credentials.clone_from(&s.proxy_credentials);
                 if let Some(d) = s.connect_timeout {
                     http.connect_timeout = d;
                 }

@@ -128,6 +128,8 @@ pub struct OpenAiSettings {
     pub key_header: Option<http::HeaderName>,
     /// Egress proxy to tunnel through.
     pub proxy: Option<http::Uri>,
+    /// `user:password` for the proxy.
+    pub proxy_credentials: Option<SecretString>,
     /// Trusted CAs from `ca_file`, instead of the system's.
     pub ca: Option<std::sync::Arc<rustls::RootCertStore>>,
     /// Resolved key, if any.

@@ -109,6 +109,7 @@ pub(crate) struct RawProvider {
     pub(crate) base_url: Option<Spanned<String>>,
     pub(crate) api_version: Option<Spanned<String>>,
     pub(crate) proxy: Option<Spanned<String>>,
+    pub(crate) proxy_credentials: Option<Spanned<String>>,
     // bedrock
     pub(crate) region: Option<Spanned<String>>,
     pub(crate) access_key_id: Option<Spanned<String>>,

@@ -353,6 +353,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 (p.api_version.as_ref().map(Spanned::span), "api_version"),
                 (p.key_header.as_ref().map(Spanned::span), "key_header"),
                 (p.proxy.as_ref().map(Spanned::span), "proxy"),
+                (p.proxy_credentials.as_ref().map(Spanned::span), "proxy_credentials"),
                 (p.ca_file.as_ref().map(Spanned::span), "ca_file"),
             ] {
                 only_for(span, field, "openai")?;
@@ -490,6 +491,18 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                         .or_else(|e| c.err(u.span(), &key("proxy"), e.message()))?,
                 ),
             };
+            let proxy_credentials = match (p.proxy_credentials.as_ref(), proxy.is_some()) {
+                (None, _) => None,
+                (Some(r), false) => return c.err(r.span(), &key("proxy_credentials"), "needs proxy"),
+                (Some(r), true) => {
+                    let secret =
+                        secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key("proxy_credentials"), e))?;
+                    if !secrecy::ExposeSecret::expose_secret(&secret).contains(':') {
+                        return c.err(r.span(), &key("proxy_credentials"), "the secret must be user:password");
+                    }
+                    Some(secret)
+                }
+            };
             let ca = match p.ca_file.as_ref() {
                 None => None,
                 Some(f) => Some(
@@ -502,6 +515,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 dialect,
                 key_header,
                 proxy,
+                proxy_credentials,
                 ca,
                 api_key,
                 connect_timeout: c.opt_duration(&p.connect_timeout, &key("connect_timeout"))?,

@@ -24,13 +24,17 @@ async fn connect_proxy() -> (std::net::SocketAddr, Arc<AtomicUsize>, Arc<tokio::
                 let mut line = String::new();
                 client.read_line(&mut line).await.unwrap();
                 let target = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let mut auth = String::from("-");
                 loop {
                     let mut h = String::new();
                     if client.read_line(&mut h).await.unwrap() <= 2 {
                         break;
                     }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("proxy-authorization:") {
+                        auth = v.trim().to_owned();
+                    }
                 }
-                t.lock().await.push(target.clone());
+                t.lock().await.push(format!("{target} {auth}"));
                 let mut upstream = TcpStream::connect(&target).await.unwrap();
                 c.fetch_add(1, Ordering::SeqCst);
                 let mut client = client.into_inner();
@@ -47,10 +51,13 @@ async fn upstream_connections_tunnel_through_the_egress_proxy() {
     let up = Upstream::start().await;
     let (proxy, tunnels, targets) = connect_proxy().await;
     let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("proxy.creds");
+    std::fs::write(&creds, "user:pass\n").unwrap();
     let text = format!(
-        "{}\n[[providers]]\nname = \"viaproxy\"\ntype = \"openai\"\nbase_url = \"http://{}/v1\"\nproxy = \"http://{proxy}\"\n\n[[models]]\nname = \"proxied\"\ntargets = [\"viaproxy/ok\"]\n",
+        "{}\n[[providers]]\nname = \"viaproxy\"\ntype = \"openai\"\nbase_url = \"http://{}/v1\"\nproxy = \"http://{proxy}\"\nproxy_credentials = \"file:{}\"\n\n[[models]]\nname = \"proxied\"\ntargets = [\"viaproxy/ok\"]\n",
         config(up.addr, dir.path()),
-        up.addr
+        up.addr,
+        creds.display()
     );
     let d = Daemon::start_with(dir, &text).await;
     let r = post(&d, "/v1/chat/completions", &chat_body("proxied", false)).await;
@@ -58,6 +65,7 @@ async fn upstream_connections_tunnel_through_the_egress_proxy() {
     let r = post(&d, "/v1/chat/completions", &chat_body("proxied", true)).await;
     assert_eq!(r.events().last().map(String::as_str), Some("[DONE]"));
     assert!(tunnels.load(Ordering::SeqCst) >= 1, "nothing went through the proxy");
-    assert!(targets.lock().await.iter().all(|t| *t == up.addr.to_string()), "{:?}", targets.lock().await);
+    let expected = format!("{} basic dxnlcjpwyxnz", up.addr); // "user:pass", lower-cased by the proxy
+    assert!(targets.lock().await.iter().all(|t| *t == expected), "{:?}", targets.lock().await);
     assert_eq!(up.requests(), 2);
 }

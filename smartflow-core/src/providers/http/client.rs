@@ -89,7 +89,18 @@ impl UpstreamClient {
             .pool_max_idle_per_host(config.pool_max_idle_per_host);
         let client = match &config.proxy {
             None => Pool::Direct(builder.build(https.wrap_connector(http))),
-            Some(proxy) => Pool::Proxied(builder.build(https.wrap_connector(Tunnel::new(proxy.clone(), http)))),
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.clone(), http);
+                if let Some(creds) = &config.proxy_credentials {
+                    use base64::Engine as _;
+                    use secrecy::ExposeSecret as _;
+                    let token = base64::engine::general_purpose::STANDARD.encode(creds.expose_secret());
+                    let value = HeaderValue::try_from(format!("Basic {token}"))
+                        .map_err(|_| Error::internal("proxy credentials are not a valid header value"))?;
+                    tunnel = tunnel.with_auth(value);
+                }
+                Pool::Proxied(builder.build(https.wrap_connector(tunnel)))
+            }
         };
         Ok(Self {
             client,

@@ -34,6 +34,8 @@ pub struct HttpConfig {
     /// An HTTP proxy (`http://host:port`) to tunnel every connection through with `CONNECT`
     /// (closed networks with an egress proxy). `None` connects directly.
     pub proxy: Option<http::Uri>,
+    /// `user:password` for the proxy (sent as `Proxy-Authorization: Basic`), if it needs one.
+    pub proxy_credentials: Option<secrecy::SecretString>,
 }
 
 impl HttpConfig {
@@ -52,6 +54,7 @@ impl HttpConfig {
             pool_idle_timeout: Duration::from_secs(90),
             root_certificates: Arc::new(RootCertStore::empty()),
             proxy: None,
+            proxy_credentials: None,
         })
     }
 
