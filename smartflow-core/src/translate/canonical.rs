@@ -186,3 +186,40 @@ pub(crate) fn string_field(req: &ChatRequest, name: &'static str) -> Result<Opti
         Some(_) => Err(invalid(name, format!("{name} must be a string"))),
     }
 }
+
+/// Refuses the legacy `functions` / `function_call` fields (use `tools`).
+pub(crate) fn reject_legacy_functions(req: &ChatRequest) -> Result<(), Error> {
+    for legacy in ["functions", "function_call"] {
+        if field(req, legacy).is_some() {
+            return Err(unsupported(legacy, format!("`{legacy}` is not supported for this model; use `tools`")));
+        }
+    }
+    Ok(())
+}
+
+/// The error for a legacy `function` role message at `path`.
+pub(crate) fn function_role(path: &str) -> Error {
+    unsupported(format!("{path}.role"), "`function` messages are not supported for this model; use `tool` messages")
+}
+
+/// The text of a system or developer message, part by part with each part's `cache_control`;
+/// only text parts are allowed.
+pub(crate) fn system_texts<'a>(msg: &'a Message, path: &str) -> Result<Vec<(&'a str, Option<&'a Value>)>, Error> {
+    match &msg.content {
+        None => Ok(Vec::new()),
+        Some(MessageContent::Text(s)) => Ok(vec![(s.as_str(), None)]),
+        Some(MessageContent::Parts(parts)) => parts
+            .iter()
+            .enumerate()
+            .map(|(j, part)| {
+                if part.kind != "text" {
+                    return Err(unsupported(
+                        format!("{path}.content[{j}].type"),
+                        "system messages may only contain text parts",
+                    ));
+                }
+                Ok((part.text.as_deref().unwrap_or(""), part.rest.get("cache_control")))
+            })
+            .collect(),
+    }
+}

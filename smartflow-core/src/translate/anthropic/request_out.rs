@@ -10,7 +10,8 @@ use super::types::{
 };
 use crate::error::Error;
 use crate::translate::canonical::{
-    assistant_texts, check_n, number_field, reject_function_call, stop_sequences, string_field, tool_calls,
+    assistant_texts, check_n, function_role, number_field, reject_function_call, reject_legacy_functions,
+    stop_sequences, string_field, system_texts, tool_calls,
 };
 use crate::types::{ChatRequest, ContentPart, Message, MessageContent, Role};
 
@@ -49,11 +50,7 @@ pub fn build_anthropic_request(
     default_max_tokens: u64,
 ) -> Result<MessagesRequest, Error> {
     check_n(req)?;
-    for legacy in ["functions", "function_call"] {
-        if field(req, legacy).is_some() {
-            return Err(unsupported(legacy, format!("`{legacy}` is not supported for this model; use `tools`")));
-        }
-    }
+    reject_legacy_functions(req)?;
     let mut system = Vec::new();
     let mut turns = Turns::default();
     for (i, msg) in req.messages.iter().enumerate() {
@@ -63,12 +60,7 @@ pub fn build_anthropic_request(
             Role::User => turns.push(AnthropicRole::User, user_blocks(msg.content.as_ref(), &path)?),
             Role::Assistant => turns.push(AnthropicRole::Assistant, assistant_blocks(msg, &path)?),
             Role::Tool => turns.push(AnthropicRole::User, vec![tool_result(msg, &path)?]),
-            Role::Function => {
-                return Err(unsupported(
-                    format!("{path}.role"),
-                    "`function` messages are not supported for this model; use `tool` messages",
-                ));
-            }
+            Role::Function => return Err(function_role(&path)),
         }
     }
     let messages = turns.finish();
@@ -142,23 +134,10 @@ fn trim_trailing_whitespace(blocks: &mut Vec<ContentBlock>) {
 }
 
 fn system_blocks(msg: &Message, path: &str) -> Result<Vec<ContentBlock>, Error> {
-    match &msg.content {
-        None => Ok(Vec::new()),
-        Some(MessageContent::Text(s)) => Ok(non_empty_text(s, None)),
-        Some(MessageContent::Parts(parts)) => {
-            let mut out = Vec::new();
-            for (j, part) in parts.iter().enumerate() {
-                if part.kind != "text" {
-                    return Err(unsupported(
-                        format!("{path}.content[{j}].type"),
-                        "system messages may only contain text parts",
-                    ));
-                }
-                out.extend(non_empty_text(part.text.as_deref().unwrap_or(""), part.rest.get("cache_control")));
-            }
-            Ok(out)
-        }
-    }
+    Ok(system_texts(msg, path)?
+        .into_iter()
+        .flat_map(|(text, cache_control)| non_empty_text(text, cache_control))
+        .collect())
 }
 
 /// One string when no block asks for a cache breakpoint, else the blocks.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::mapping::{invalid, parse_base64_data_uri, tool_use_id, unsupported};
 use crate::error::Error;
-use crate::translate::canonical::{assistant_texts, reject_function_call, tool_calls};
+use crate::translate::canonical::{assistant_texts, reject_function_call, system_texts, tool_calls};
 use crate::types::{ContentPart, Message, MessageContent};
 
 /// A prompt-cache breakpoint: Converse marks the end of the cached prefix with its own block.
@@ -28,23 +28,10 @@ fn text_blocks(text: &str, cache_control: Option<&Value>) -> Vec<Value> {
 
 /// The `system` blocks of a system or developer message: text parts only.
 pub(super) fn system_blocks(msg: &Message, path: &str) -> Result<Vec<Value>, Error> {
-    match &msg.content {
-        None => Ok(Vec::new()),
-        Some(MessageContent::Text(s)) => Ok(text_blocks(s, None)),
-        Some(MessageContent::Parts(parts)) => {
-            let mut out = Vec::new();
-            for (j, part) in parts.iter().enumerate() {
-                if part.kind != "text" {
-                    return Err(unsupported(
-                        format!("{path}.content[{j}].type"),
-                        "system messages may only contain text parts",
-                    ));
-                }
-                out.extend(text_blocks(part.text.as_deref().unwrap_or(""), part.rest.get("cache_control")));
-            }
-            Ok(out)
-        }
-    }
+    Ok(system_texts(msg, path)?
+        .into_iter()
+        .flat_map(|(text, cache_control)| text_blocks(text, cache_control))
+        .collect())
 }
 
 /// The blocks of a user message: text, images and documents.

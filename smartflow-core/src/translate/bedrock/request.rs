@@ -4,10 +4,10 @@
 use serde_json::{Map, Value, json};
 
 use super::content::{assistant_blocks, system_blocks, tool_result, user_blocks};
-use super::mapping::{field, invalid, unsupported};
+use super::mapping::invalid;
 use super::tools::tool_config;
 use crate::error::Error;
-use crate::translate::canonical::{check_n, number_field, stop_sequences};
+use crate::translate::canonical::{check_n, function_role, number_field, reject_legacy_functions, stop_sequences};
 use crate::types::{ChatRequest, Role};
 
 /// Translates `req` into a Converse request body (the model id goes in the URL, not the body).
@@ -35,11 +35,7 @@ use crate::types::{ChatRequest, Role};
 /// tools, legacy `functions`, and a tool named [`JSON_TOOL_NAME`](super::JSON_TOOL_NAME).
 pub fn to_converse_request(req: &ChatRequest, default_max_tokens: u64) -> Result<Value, Error> {
     check_n(req)?;
-    for legacy in ["functions", "function_call"] {
-        if field(req, legacy).is_some() {
-            return Err(unsupported(legacy, format!("`{legacy}` is not supported for this model; use `tools`")));
-        }
-    }
+    reject_legacy_functions(req)?;
     let mut system = Vec::new();
     let mut turns = Turns::default();
     for (i, msg) in req.messages.iter().enumerate() {
@@ -49,12 +45,7 @@ pub fn to_converse_request(req: &ChatRequest, default_max_tokens: u64) -> Result
             Role::User => turns.push(Speaker::User, user_blocks(msg.content.as_ref(), &path)?),
             Role::Assistant => turns.push(Speaker::Assistant, assistant_blocks(msg, &path)?),
             Role::Tool => turns.push(Speaker::User, vec![tool_result(msg, &path)?]),
-            Role::Function => {
-                return Err(unsupported(
-                    format!("{path}.role"),
-                    "`function` messages are not supported for this model; use `tool` messages",
-                ));
-            }
+            Role::Function => return Err(function_role(&path)),
         }
     }
     let has_tool_blocks = turns.has_tool_blocks();

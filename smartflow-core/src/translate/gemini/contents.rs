@@ -7,7 +7,7 @@ use super::THOUGHT_SIGNATURE_FALLBACK;
 use super::mapping::{invalid, is_http_url, media_type_from_url, parse_base64_data_uri, unsupported};
 use super::types::{Blob, Content, FileData, FunctionCall, FunctionResponse, Part};
 use crate::error::Error;
-use crate::translate::canonical::{assistant_texts, reject_function_call, tool_calls};
+use crate::translate::canonical::{assistant_texts, function_role, reject_function_call, system_texts, tool_calls};
 use crate::types::{ChatRequest, ContentPart, Message, MessageContent, Role};
 
 const USER: &str = "user";
@@ -24,12 +24,7 @@ pub(super) fn contents(req: &ChatRequest) -> Result<(Option<Content>, Vec<Conten
             Role::User => turns.push(USER, user_parts(msg.content.as_ref(), &path)?),
             Role::Assistant => turns.push(MODEL, model_parts(msg, &path)?),
             Role::Tool => turns.push(USER, vec![function_response(&req.messages[..i], msg, &path)?]),
-            Role::Function => {
-                return Err(unsupported(
-                    format!("{path}.role"),
-                    "`function` messages are not supported for this model; use `tool` messages",
-                ));
-            }
+            Role::Function => return Err(function_role(&path)),
         }
     }
     let system = (!system.is_empty()).then_some(Content { role: None, parts: system });
@@ -72,23 +67,7 @@ fn text_part(text: &str) -> Option<Part> {
 }
 
 fn system_parts(msg: &Message, path: &str) -> Result<Vec<Part>, Error> {
-    match &msg.content {
-        None => Ok(Vec::new()),
-        Some(MessageContent::Text(s)) => Ok(text_part(s).into_iter().collect()),
-        Some(MessageContent::Parts(parts)) => {
-            let mut out = Vec::new();
-            for (j, part) in parts.iter().enumerate() {
-                if part.kind != "text" {
-                    return Err(unsupported(
-                        format!("{path}.content[{j}].type"),
-                        "system messages may only contain text parts",
-                    ));
-                }
-                out.extend(text_part(part.text.as_deref().unwrap_or("")));
-            }
-            Ok(out)
-        }
-    }
+    Ok(system_texts(msg, path)?.into_iter().flat_map(|(text, _)| text_part(text)).collect())
 }
 
 fn user_parts(content: Option<&MessageContent>, path: &str) -> Result<Vec<Part>, Error> {

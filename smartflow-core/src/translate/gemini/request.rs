@@ -8,7 +8,7 @@ use super::mapping::{field, invalid, unsupported};
 use super::tools::tools_and_config;
 use super::types::{GenerateContentRequest, GenerationConfig};
 use crate::error::Error;
-use crate::translate::canonical::{number_field, stop_sequences};
+use crate::translate::canonical::{number_field, reject_legacy_functions, stop_sequences};
 use crate::types::ChatRequest;
 
 /// Translates `req` into a Gemini `generateContent` request body.
@@ -56,11 +56,7 @@ pub fn to_gemini_request(req: &ChatRequest, stream: bool) -> Result<Value, Error
 /// `function` messages, a `tool_choice` naming an unknown function, ill-typed sampling
 /// parameters, and a conversation with no user or assistant message.
 pub fn build_gemini_request(req: &ChatRequest) -> Result<GenerateContentRequest, Error> {
-    for legacy in ["functions", "function_call"] {
-        if field(req, legacy).is_some() {
-            return Err(unsupported(legacy, format!("`{legacy}` is not supported for this model; use `tools`")));
-        }
-    }
+    reject_legacy_functions(req)?;
     let (system_instruction, contents) = contents(req)?;
     if contents.is_empty() {
         return Err(invalid("messages", "messages must contain at least one user or assistant message"));
