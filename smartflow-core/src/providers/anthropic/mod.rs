@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, header};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::provider::{ChunkStream, Provider, ProviderCall};
 use crate::providers::http::{EventHandler, HttpConfig, UpstreamClient, chunk_stream, retry_after};
 use crate::sse::SseEvent;
@@ -117,17 +117,7 @@ impl Provider for AnthropicProvider {
     }
 
     async fn chat(&self, call: ProviderCall<'_>) -> Result<ChatResponse, Error> {
-        let bytes = self
-            .client
-            .within_total(async {
-                let response = self.send(&call, false).await?;
-                self.client.collect(response.into_body()).await
-            })
-            .await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
-            Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid message")
-                .with_code("invalid_upstream_response")
-        })?;
+        let (_, value) = self.client.exchange_json::<serde_json::Value>(self.send(&call, false), "message").await?;
         from_anthropic_response(&value, call.upstream_model)
     }
 

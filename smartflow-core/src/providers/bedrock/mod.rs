@@ -21,7 +21,7 @@ use http::{HeaderName, HeaderValue, header};
 
 pub use sigv4::AwsCredentials;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::provider::{ChunkStream, Provider, ProviderCall};
 use crate::providers::http::{HttpConfig, UpstreamClient, retry_after};
 use crate::translate::bedrock::{
@@ -164,20 +164,10 @@ impl Provider for BedrockProvider {
     }
 
     async fn chat(&self, call: ProviderCall<'_>) -> Result<ChatResponse, Error> {
-        let (id, bytes) = self
-            .client
-            .within_total(async {
-                let response = self.send(&call, false).await?;
-                let id = chat_id(response.headers());
-                Ok((id, self.client.collect(response.into_body()).await?))
-            })
-            .await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
-            Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid Converse response")
-                .with_code("invalid_upstream_response")
-        })?;
+        let (headers, value) =
+            self.client.exchange_json::<serde_json::Value>(self.send(&call, false), "Converse response").await?;
         let mut response = from_converse_response(&value, call.upstream_model)?;
-        if let Some(id) = id {
+        if let Some(id) = chat_id(&headers) {
             response.id = id;
         }
         Ok(response)

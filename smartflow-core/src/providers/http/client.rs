@@ -59,6 +59,11 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())))
 }
 
+fn invalid_body(what: &'static str) -> Error {
+    Error::new(ErrorKind::UpstreamProtocol, format!("upstream returned an invalid {what}"))
+        .with_code("invalid_upstream_response")
+}
+
 fn timeout_error() -> Error {
     Error::new(ErrorKind::UpstreamTimeout, "the upstream provider did not answer in time").with_code("upstream_timeout")
 }
@@ -175,6 +180,30 @@ impl UpstreamClient {
             Err(_) => Err(Error::new(ErrorKind::UpstreamConnect, "the connection to the upstream provider failed")
                 .with_code("upstream_unreachable")),
         }
+    }
+
+    /// A whole non-streamed exchange within the total timeout: `send` (which maps non-2xx answers
+    /// to the dialect's errors), then the body read and parsed as JSON. Returns the response
+    /// headers with it. A body that is not the expected JSON is an `invalid_upstream_response`
+    /// naming `what`.
+    pub async fn exchange_json<T: serde::de::DeserializeOwned>(
+        &self,
+        send: impl Future<Output = Result<http::Response<Incoming>, Error>>,
+        what: &'static str,
+    ) -> Result<(http::HeaderMap, T), Error> {
+        let (headers, bytes) = self
+            .within_total(async {
+                let (parts, body) = send.await?.into_parts();
+                Ok((parts.headers, self.collect(body).await?))
+            })
+            .await?;
+        let value = serde_json::from_slice(&bytes).map_err(|_| invalid_body(what))?;
+        Ok((headers, value))
+    }
+
+    /// Parses a collected body as JSON, or an `invalid_upstream_response` naming `what`.
+    pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, Error> {
+        serde_json::from_slice(bytes).map_err(|_| invalid_body(what))
     }
 
     /// Runs a whole non-streamed exchange within the total timeout.

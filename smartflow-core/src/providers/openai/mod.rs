@@ -14,7 +14,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use config::{OpenAiConfig, is_safe_segment};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
 use crate::providers::http::{UpstreamClient, chunk_stream};
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingResponse};
@@ -76,15 +76,6 @@ impl OpenAiProvider {
         Err(errors::from_status(status, &headers, &bytes))
     }
 
-    async fn exchange(&self, url: &str, body: Bytes, request_id: &str) -> Result<Bytes, Error> {
-        self.client
-            .within_total(async {
-                let response = self.send(url, body, request_id, "application/json").await?;
-                self.client.collect(response.into_body()).await
-            })
-            .await
-    }
-
     fn body(call: &ProviderCall<'_>, stream: bool) -> Result<Bytes, Error> {
         let body = UpstreamChat { req: call.request, model: call.upstream_model, stream };
         serde_json::to_vec(&body).map(Bytes::from).map_err(|_| Error::internal("could not encode the upstream request"))
@@ -134,11 +125,8 @@ impl Provider for OpenAiProvider {
     async fn chat(&self, call: ProviderCall<'_>) -> Result<ChatResponse, Error> {
         let body = Self::body(&call, false)?;
         let url = self.config.url("chat/completions", call.upstream_model)?;
-        let bytes = self.exchange(&url, body, call.request_id).await?;
-        serde_json::from_slice(&bytes).map_err(|_| {
-            Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid chat completion")
-                .with_code("invalid_upstream_response")
-        })
+        let send = self.send(&url, body, call.request_id, "application/json");
+        Ok(self.client.exchange_json(send, "chat completion").await?.1)
     }
 
     async fn chat_stream(&self, call: ProviderCall<'_>) -> Result<ChunkStream, Error> {
@@ -153,8 +141,7 @@ impl Provider for OpenAiProvider {
         if is_json {
             // A server that ignored `stream: true`: turn its answer into chunks.
             let bytes = self.client.collect(response.into_body()).await?;
-            let full: ChatResponse = serde_json::from_slice(&bytes)
-                .map_err(|_| Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid chat completion"))?;
+            let full: ChatResponse = UpstreamClient::parse_json(&bytes, "chat completion")?;
             let chunks: Vec<Result<ChatChunk, Error>> = ChatChunk::from_response(&full).into_iter().map(Ok).collect();
             return Ok(Box::pin(futures_util::stream::iter(chunks)));
         }
@@ -171,10 +158,7 @@ impl Provider for OpenAiProvider {
         req.model = call.upstream_model.to_owned();
         let body = serde_json::to_vec(&req).map_err(|_| Error::internal("could not encode the upstream request"))?;
         let url = self.config.url("embeddings", call.upstream_model)?;
-        let bytes = self.exchange(&url, body.into(), call.request_id).await?;
-        serde_json::from_slice(&bytes).map_err(|_| {
-            Error::new(ErrorKind::UpstreamProtocol, "upstream returned an invalid embeddings response")
-                .with_code("invalid_upstream_response")
-        })
+        let send = self.send(&url, body.into(), call.request_id, "application/json");
+        Ok(self.client.exchange_json(send, "embeddings response").await?.1)
     }
 }
