@@ -9,34 +9,17 @@ tool round trips through every upstream dialect (OpenAI, Azure OpenAI, Anthropic
 Bedrock): the Anthropic front door translated to whatever the target speaks.
 """
 
-import subprocess
-import sys
-import traceback
 
 import anthropic
 
 import harness
 
-DEMO_KEY = "sf-demo-key-0001"
+DEMO_KEY = harness.DEMO_KEY
 WEATHER = {
     "name": "get_weather",
     "description": "Weather for a city",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-
-
-def start(binary, config):
-    proc = subprocess.Popen(
-        [binary, "serve", "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    banner = proc.stdout.readline()
-    fields = dict(w.split("=", 1) for w in banner.split() if "=" in w)
-    if "data" not in fields:
-        proc.kill()
-        raise RuntimeError(f"smartflowd did not start: {banner!r}")
-    return proc, f"http://{fields['data']}"
 
 
 def test_message(client):
@@ -116,7 +99,9 @@ def test_errors(base_url):
         assert e.status_code == 404
 
 
-def dialect_tests(client, model, streams):
+def dialect_tests(addr, model, streams):
+    client = anthropic.Anthropic(base_url=f"http://{addr}", api_key=DEMO_KEY, max_retries=0)
+
     def message():
         m = client.messages.create(model=model, max_tokens=50, messages=[{"role": "user", "content": "hi"}])
         assert m.content[0].type == "text" and m.content[0].text, m
@@ -152,46 +137,17 @@ def dialect_tests(client, model, streams):
     return [(f"{model}/{name}", fn) for name, fn in tests]
 
 
-def main():
-    binary, config = sys.argv[1], sys.argv[2]
-    mock = sys.argv[3] if len(sys.argv) > 3 else None
-    passed, failed = 0, 0
-    if mock:
-        mock_proc, mock_addr = harness.start_mock(mock)
-        matrix_config, env = harness.dialect_config(mock_addr)
-        matrix_proc, matrix_base = harness.start_daemon(binary, matrix_config, env)
-        matrix_client = anthropic.Anthropic(base_url=f"http://{matrix_base}", api_key=DEMO_KEY, max_retries=0)
-        try:
-            for _, model, streams in harness.DIALECTS:
-                p, f = harness.run("anthropic-sdk", dialect_tests(matrix_client, model, streams))
-                passed, failed = passed + p, failed + f
-        finally:
-            harness.stop(matrix_proc, mock_proc)
-    proc, base_url = start(binary, config)
+def quickstart_tests(addr):
+    base_url = f"http://{addr}"
     client = anthropic.Anthropic(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
-    tests = [
+    return [
         ("message", lambda: test_message(client)),
         ("stream", lambda: test_stream(client)),
         ("tool_call", lambda: test_tool_call(client)),
         ("tool_call_stream", lambda: test_tool_call_stream(client)),
         ("errors", lambda: test_errors(base_url)),
     ]
-    try:
-        for name, fn in tests:
-            try:
-                fn()
-                passed += 1
-                print(f"anthropic-sdk {name} ... ok")
-            except Exception:
-                failed += 1
-                print(f"anthropic-sdk {name} ... FAILED")
-                traceback.print_exc()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-    print(f"anthropic-sdk: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
-    main()
+    harness.main("anthropic-sdk", quickstart_tests, dialect_tests)

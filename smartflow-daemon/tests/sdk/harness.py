@@ -118,3 +118,35 @@ def stop(*procs):
         p.terminate()
     for p in procs:
         p.wait(timeout=15)
+
+
+def main(label, quickstart_tests, dialect_tests):
+    """Runs a script's checks and exits with their count.
+
+    Command line: SMARTFLOWD QUICKSTART_TOML [MOCK_UPSTREAM]. `quickstart_tests(addr)` gives the
+    checks against the quickstart daemon at `addr` (host:port); with the mock upstream binary,
+    `dialect_tests(addr, model, streams)` gives the checks for each upstream dialect's model.
+    """
+    import sys
+
+    binary, config = sys.argv[1], sys.argv[2]
+    mock = sys.argv[3] if len(sys.argv) > 3 else None
+    passed = failed = 0
+    if mock:
+        mock_proc, mock_addr = start_mock(mock)
+        matrix_config, env = dialect_config(mock_addr)
+        matrix_proc, matrix_addr = start_daemon(binary, matrix_config, env)
+        try:
+            for _, model, streams in DIALECTS:
+                p, f = run(label, dialect_tests(matrix_addr, model, streams))
+                passed, failed = passed + p, failed + f
+        finally:
+            stop(matrix_proc, mock_proc)
+    proc, addr = start_daemon(binary, config)
+    try:
+        p, f = run(label, quickstart_tests(addr))
+        passed, failed = passed + p, failed + f
+    finally:
+        stop(proc)
+    print(f"{label}: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)

@@ -8,29 +8,12 @@ embeddings, and the SDK's own error classes for a wrong key and an unknown model
 """
 
 import json
-import subprocess
-import sys
-import traceback
 
 import openai
 
 import harness
 
-DEMO_KEY = "sf-demo-key-0001"
-
-
-def start(binary, config):
-    proc = subprocess.Popen(
-        [binary, "serve", "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    banner = proc.stdout.readline()
-    fields = dict(w.split("=", 1) for w in banner.split() if "=" in w)
-    if "data" not in fields:
-        proc.kill()
-        raise RuntimeError(f"smartflowd did not start: {banner!r}")
-    return proc, f"http://{fields['data']}/v1"
+DEMO_KEY = harness.DEMO_KEY
 
 
 def test_chat(client):
@@ -149,7 +132,9 @@ def test_errors(client, base_url):
         assert e.param == "messages", e
 
 
-def dialect_tests(client, model, streams):
+def dialect_tests(addr, model, streams):
+    client = openai.OpenAI(base_url=f"http://{addr}/v1", api_key=DEMO_KEY, max_retries=0)
+
     def chat():
         r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
         assert r.choices[0].message.content and r.choices[0].finish_reason == "stop", r
@@ -195,24 +180,10 @@ def dialect_tests(client, model, streams):
     return [(f"{model}/{name}", fn) for name, fn in tests]
 
 
-def main():
-    binary, config = sys.argv[1], sys.argv[2]
-    mock = sys.argv[3] if len(sys.argv) > 3 else None
-    passed, failed = 0, 0
-    if mock:
-        mock_proc, mock_addr = harness.start_mock(mock)
-        matrix_config, env = harness.dialect_config(mock_addr)
-        matrix_proc, matrix_base = harness.start_daemon(binary, matrix_config, env)
-        matrix_client = openai.OpenAI(base_url=f"http://{matrix_base}/v1", api_key=DEMO_KEY, max_retries=0)
-        try:
-            for _, model, streams in harness.DIALECTS:
-                p, f = harness.run("openai-sdk", dialect_tests(matrix_client, model, streams))
-                passed, failed = passed + p, failed + f
-        finally:
-            harness.stop(matrix_proc, mock_proc)
-    proc, base_url = start(binary, config)
+def quickstart_tests(addr):
+    base_url = f"http://{addr}/v1"
     client = openai.OpenAI(base_url=base_url, api_key=DEMO_KEY, max_retries=0)
-    tests = [
+    return [
         ("chat", lambda: test_chat(client)),
         ("chat_raw_headers", lambda: test_chat_raw_headers(client)),
         ("stream", lambda: test_stream(client)),
@@ -222,22 +193,7 @@ def main():
         ("tools", lambda: test_tools(client)),
         ("errors", lambda: test_errors(client, base_url)),
     ]
-    try:
-        for name, fn in tests:
-            try:
-                fn()
-                passed += 1
-                print(f"openai-sdk {name} ... ok")
-            except Exception:
-                failed += 1
-                print(f"openai-sdk {name} ... FAILED")
-                traceback.print_exc()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-    print(f"openai-sdk: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
-    main()
+    harness.main("openai-sdk", quickstart_tests, dialect_tests)
