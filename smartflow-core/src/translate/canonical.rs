@@ -223,3 +223,149 @@ pub(crate) fn system_texts<'a>(msg: &'a Message, path: &str) -> Result<Vec<(&'a 
             .collect(),
     }
 }
+
+/// One function tool the caller offers.
+#[derive(Debug)]
+pub(crate) struct ToolIn {
+    /// The function name.
+    pub(crate) name: String,
+    /// Its description.
+    pub(crate) description: Option<String>,
+    /// Its JSON Schema parameters, if given.
+    pub(crate) parameters: Option<Value>,
+    /// A `cache_control` marker on the tool (prompt caching dialects).
+    pub(crate) cache_control: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireTool {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    function: Option<WireFunction>,
+    #[serde(default)]
+    cache_control: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Value>,
+}
+
+/// The caller's `tools` (function tools only). `reserved` is a name the gateway uses itself
+/// (the JSON-mode tool) and refuses from callers.
+pub(crate) fn tools(req: &ChatRequest, reserved: Option<&str>) -> Result<Vec<ToolIn>, Error> {
+    let list = match field(req, "tools") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(invalid("tools", "tools must be an array")),
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, tool)| {
+            let path = format!("tools[{i}]");
+            let parsed = WireTool::deserialize(tool)
+                .map_err(|_| invalid(path.clone(), "tools need a type and a function with a name"))?;
+            if parsed.kind.as_deref() != Some("function") {
+                return Err(unsupported(format!("{path}.type"), "only function tools are supported for this model"));
+            }
+            let function =
+                parsed.function.ok_or_else(|| invalid(format!("{path}.function"), "function tools need a function"))?;
+            if function.name.is_empty() {
+                return Err(invalid(format!("{path}.function.name"), "function names may not be empty"));
+            }
+            if reserved == Some(function.name.as_str()) {
+                return Err(invalid(
+                    format!("{path}.function.name"),
+                    format!("the tool name `{}` is reserved by the gateway for JSON mode", function.name),
+                ));
+            }
+            Ok(ToolIn {
+                name: function.name,
+                description: function.description,
+                parameters: function.parameters,
+                cache_control: parsed.cache_control,
+            })
+        })
+        .collect()
+}
+
+/// The caller's `tool_choice`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ToolChoiceIn {
+    /// `none`.
+    NoTools,
+    /// `auto`.
+    Auto,
+    /// `required`.
+    Required,
+    /// `{"type": "function", "function": {"name"}}`.
+    Named(String),
+}
+
+/// Parses `tool_choice`.
+pub(crate) fn tool_choice(req: &ChatRequest) -> Result<Option<ToolChoiceIn>, Error> {
+    Ok(match field(req, "tool_choice") {
+        None => None,
+        Some(Value::String(s)) => Some(match s.as_str() {
+            "none" => ToolChoiceIn::NoTools,
+            "auto" => ToolChoiceIn::Auto,
+            "required" => ToolChoiceIn::Required,
+            _ => return Err(invalid("tool_choice", "tool_choice must be none, auto, required or a named function")),
+        }),
+        Some(v) => {
+            let name = v.get("function").and_then(|f| f.get("name")).and_then(Value::as_str);
+            match (v.get("type").and_then(Value::as_str), name) {
+                (Some("function"), Some(name)) => Some(ToolChoiceIn::Named(name.to_owned())),
+                _ => {
+                    return Err(unsupported(
+                        "tool_choice",
+                        "tool_choice must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":…}}",
+                    ));
+                }
+            }
+        }
+    })
+}
+
+/// `parallel_tool_calls`, type-checked.
+pub(crate) fn parallel_tool_calls(req: &ChatRequest) -> Result<Option<bool>, Error> {
+    match field(req, "parallel_tool_calls") {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(invalid("parallel_tool_calls", "parallel_tool_calls must be a boolean")),
+    }
+}
+
+/// A JSON-mode `response_format`: the schema (for `json_schema`) and its description.
+#[derive(Debug, Default)]
+pub(crate) struct JsonModeIn {
+    /// The schema, when `json_schema` gave one.
+    pub(crate) schema: Option<Value>,
+    /// The schema's description.
+    pub(crate) description: Option<String>,
+}
+
+/// `response_format`: `None` for text or absent, the JSON mode otherwise.
+pub(crate) fn json_mode(req: &ChatRequest) -> Result<Option<JsonModeIn>, Error> {
+    let Some(format) = field(req, "response_format") else { return Ok(None) };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(None),
+        Some("json_object") => Ok(Some(JsonModeIn::default())),
+        Some("json_schema") => {
+            let spec = format.get("json_schema");
+            Ok(Some(JsonModeIn {
+                schema: spec.and_then(|s| s.get("schema")).filter(|s| !s.is_null()).cloned(),
+                description: spec.and_then(|s| s.get("description")).and_then(Value::as_str).map(str::to_owned),
+            }))
+        }
+        _ => Err(unsupported("response_format.type", "response_format.type must be text, json_object or json_schema")),
+    }
+}
+
+/// The description of the forced JSON-mode tool when the schema gave none.
+pub(crate) const JSON_TOOL_DESCRIPTION: &str = "Give the final answer as a JSON object matching the input schema.";

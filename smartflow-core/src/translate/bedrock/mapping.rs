@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::types::ConverseUsage;
-pub(crate) use crate::translate::canonical::{field, invalid, parse_base64_data_uri, unsupported};
+pub(crate) use crate::translate::canonical::{invalid, parse_base64_data_uri, unsupported};
 use crate::types::{Extra, Usage};
 
 /// Bedrock Converse `stopReason` → OpenAI `finish_reason`.
