@@ -7,6 +7,7 @@ mod body_stream;
 mod client;
 mod config;
 mod sse_stream;
+pub(crate) mod upstream_error;
 
 pub use body_stream::{BodyDecoder, decoded_stream};
 pub use client::{MAX_RETRY_AFTER, UpstreamClient, retry_after};

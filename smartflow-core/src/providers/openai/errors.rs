@@ -1,7 +1,7 @@
 //! Mapping upstream failures to gateway errors: what the client may see, what is retryable.
 
-use crate::error::{Error, ErrorKind};
-use crate::providers::http::retry_after;
+use crate::error::Error;
+use crate::providers::http::{retry_after, upstream_error};
 
 /// Turns a non-2xx upstream answer into an error.
 ///
@@ -18,52 +18,22 @@ pub(crate) fn from_status(status: u16, headers: &http::HeaderMap, body: &[u8]) -
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned)
     };
-    let retry_after = retry_after(headers);
-    match status {
-        401 | 403 => {
-            Error::new(ErrorKind::UpstreamServerError, "the upstream provider rejected the gateway's credentials")
-                .with_code("upstream_auth_failed")
+    let message = field("message").unwrap_or_default();
+    let mut e = upstream_error::by_status(status, &message, field("code"), retry_after(headers));
+    // The OpenAI dialect is the client's own: keep the upstream's type and param on 4xx.
+    if (400..=499).contains(&status) && !matches!(status, 401 | 403) {
+        if let Some(t) = field("type") {
+            e = e.with_upstream_type(t);
         }
-        400..=499 => {
-            let message = field("message")
-                .map(|m| truncate(&m, 1000))
-                .unwrap_or_else(|| format!("upstream provider returned status {status}"));
-            let mut e = Error::new(ErrorKind::UpstreamClientError, message).with_status(status);
-            if let Some(t) = field("type") {
-                e = e.with_upstream_type(t);
-            }
-            if let Some(c) = field("code") {
-                e = e.with_code(c);
-            }
-            if let Some(p) = field("param") {
-                e = e.with_param(p);
-            }
-            if let Some(after) = retry_after {
-                e = e.with_retry_after(after);
-            }
-            e
+        if let Some(p) = field("param") {
+            e = e.with_param(p);
         }
-        _ => {
-            let mut e =
-                Error::new(ErrorKind::UpstreamServerError, format!("upstream provider returned status {status}"))
-                    .with_code("upstream_error");
-            if let Some(after) = retry_after {
-                e = e.with_retry_after(after);
-            }
-            e
+        // `insufficient_quota` and `rate_limit_exceeded` both come as 429: keep which.
+        if let Some(c) = field("code").filter(|_| status == 429) {
+            e = e.with_code(c);
         }
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    e
 }
 
 #[cfg(test)]

@@ -8,9 +8,7 @@ use bytes::Bytes;
 use super::stream_out::sse_event;
 use super::types::{ErrorDetail, StreamEvent};
 use crate::error::{Error, ErrorKind};
-
-/// Longest upstream message passed through to the client, in bytes.
-const MAX_MESSAGE: usize = 1000;
+use crate::providers::http::upstream_error;
 
 /// Turns a non-2xx Anthropic answer into a gateway error.
 ///
@@ -47,46 +45,18 @@ pub(crate) fn error_from_detail(detail: &ErrorDetail, retry_after: Option<Durati
 }
 
 fn map(status: u16, detail: &ErrorDetail, retry_after: Option<Duration>) -> Error {
-    let upstream_message = || {
-        if detail.message.is_empty() {
-            format!("upstream provider returned status {status}")
-        } else {
-            truncate(&detail.message, MAX_MESSAGE)
-        }
-    };
     let err = match status {
-        401 | 403 => {
-            Error::new(ErrorKind::UpstreamServerError, "the upstream provider rejected the gateway's credentials")
-                .with_code("upstream_auth_failed")
-        }
         402 => Error::new(ErrorKind::UpstreamServerError, "the upstream provider refused the gateway's account")
             .with_code("upstream_billing_error"),
-        429 => Error::new(ErrorKind::UpstreamClientError, upstream_message())
-            .with_status(429)
-            .with_upstream_type("rate_limit_error")
-            .with_code("rate_limit_exceeded"),
-        400..=499 => {
-            let mut e = Error::new(ErrorKind::UpstreamClientError, upstream_message())
-                .with_status(status)
-                .with_upstream_type("invalid_request_error");
-            if !detail.kind.is_empty() {
-                e = e.with_code(detail.kind.clone());
-            }
-            e
-        }
-        529 => Error::new(ErrorKind::UpstreamServerError, "the upstream provider is overloaded")
-            .with_code("upstream_overloaded"),
-        _ if detail.kind == "overloaded_error" => {
-            Error::new(ErrorKind::UpstreamServerError, "the upstream provider is overloaded")
-                .with_code("upstream_overloaded")
-        }
-        _ => Error::new(ErrorKind::UpstreamServerError, format!("upstream provider returned status {status}"))
-            .with_code("upstream_error"),
+        529 => overloaded(),
+        500..=599 if detail.kind == "overloaded_error" => overloaded(),
+        _ => return upstream_error::by_status(status, &detail.message, Some(detail.kind.clone()), retry_after),
     };
-    match retry_after {
-        Some(after) => err.with_retry_after(after),
-        None => err,
-    }
+    upstream_error::with_retry_after(err, retry_after)
+}
+
+fn overloaded() -> Error {
+    Error::new(ErrorKind::UpstreamServerError, "the upstream provider is overloaded").with_code("upstream_overloaded")
 }
 
 /// The Anthropic error `type` for a gateway error, chosen by the status the client sees.
@@ -133,15 +103,4 @@ pub fn anthropic_error_body(err: &Error) -> Vec<u8> {
 /// The stream event `event: error` carrying `err`, for failures after a stream began.
 pub fn error_event(err: &Error) -> Bytes {
     sse_event(&StreamEvent::Error { error: detail(err) })
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }

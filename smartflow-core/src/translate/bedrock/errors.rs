@@ -6,9 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
-
-/// Longest upstream message passed through to the client, in bytes.
-const MAX_MESSAGE: usize = 1000;
+use crate::providers::http::upstream_error;
 
 /// What an error type (or, without one, the status) means for the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +49,7 @@ pub fn error_from_bedrock(status: u16, headers: &http::HeaderMap, body: &[u8], r
     let body_type = ["__type", "code"].iter().find_map(|k| parsed.get(*k).and_then(Value::as_str));
     let kind = header_type.or(body_type).map(error_type).unwrap_or_default();
     let message = ["message", "Message"].iter().find_map(|k| parsed.get(*k).and_then(Value::as_str)).unwrap_or("");
-    let err = map(status, &kind, message);
-    match retry_after {
-        Some(after) => err.with_retry_after(after),
-        None => err,
-    }
+    upstream_error::with_retry_after(map(status, &kind, message), retry_after)
 }
 
 /// Turns an exception from inside a `ConverseStream` event stream (`:message-type` `exception`,
@@ -115,22 +109,9 @@ fn classify(status: u16, kind: &str) -> Class {
 }
 
 fn map(status: u16, kind: &str, message: &str) -> Error {
-    let upstream_message = || {
-        if message.is_empty() {
-            format!("upstream provider returned status {status}")
-        } else {
-            truncate(message, MAX_MESSAGE)
-        }
-    };
     match classify(status, kind) {
-        Class::Auth => {
-            Error::new(ErrorKind::UpstreamServerError, "the upstream provider rejected the gateway's credentials")
-                .with_code("upstream_auth_failed")
-        }
-        Class::Throttled => Error::new(ErrorKind::UpstreamClientError, upstream_message())
-            .with_status(429)
-            .with_upstream_type("rate_limit_error")
-            .with_code("rate_limit_exceeded"),
+        Class::Auth => upstream_error::credentials_rejected(),
+        Class::Throttled => upstream_error::rate_limited(message),
         Class::Timeout => Error::new(ErrorKind::UpstreamTimeout, "the upstream model did not answer in time")
             .with_code("upstream_timeout"),
         Class::Server => {
@@ -140,25 +121,6 @@ fn map(status: u16, kind: &str, message: &str) -> Error {
             };
             Error::new(ErrorKind::UpstreamServerError, message).with_code("upstream_error")
         }
-        Class::Client => {
-            let mut e = Error::new(ErrorKind::UpstreamClientError, upstream_message())
-                .with_status(status)
-                .with_upstream_type("invalid_request_error");
-            if !kind.is_empty() {
-                e = e.with_code(kind.to_owned());
-            }
-            e
-        }
+        Class::Client => upstream_error::client_error(status, message, Some(kind.to_owned())),
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }

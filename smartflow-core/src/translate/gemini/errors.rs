@@ -8,9 +8,7 @@ use serde_json::Value;
 
 use super::types::GoogleStatus;
 use crate::error::{Error, ErrorKind};
-
-/// Longest upstream message passed through to the client, in bytes.
-const MAX_MESSAGE: usize = 1000;
+use crate::providers::http::upstream_error;
 
 /// The longest retry delay taken from an error body (longer ones are capped to it).
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
@@ -64,13 +62,6 @@ pub(super) fn error_from_status(detail: &GoogleStatus) -> Error {
 }
 
 fn map(status: u16, detail: &GoogleStatus, retry_after: Option<Duration>) -> Error {
-    let upstream_message = || {
-        if detail.message.is_empty() {
-            format!("upstream provider returned status {status}")
-        } else {
-            truncate(&detail.message, MAX_MESSAGE)
-        }
-    };
     // Gemini answers a bad, expired or missing key with 400: recognise it by its reason, or by
     // its message when the details are missing.
     let key_rejected = detail.message.contains("API key")
@@ -80,12 +71,9 @@ fn map(status: u16, detail: &GoogleStatus, retry_after: Option<Duration>) -> Err
             .any(|d| d.get("reason").and_then(Value::as_str).is_some_and(|r| r.starts_with("API_KEY_")));
     let retry_after = retry_after.or_else(|| retry_delay(detail));
     let err = match status {
-        401 | 403 => auth_failed(),
-        429 => Error::new(ErrorKind::UpstreamClientError, upstream_message())
-            .with_status(429)
-            .with_upstream_type("rate_limit_error")
-            .with_code("rate_limit_exceeded"),
-        400..=499 if key_rejected => auth_failed(),
+        401 | 403 => upstream_error::credentials_rejected(),
+        429 => upstream_error::rate_limited(&detail.message),
+        400..=499 if key_rejected => upstream_error::credentials_rejected(),
         400..=499 if detail.status == "FAILED_PRECONDITION" => {
             Error::new(ErrorKind::UpstreamServerError, "the upstream provider refused the gateway's account or region")
                 .with_code("upstream_precondition_failed")
@@ -93,29 +81,15 @@ fn map(status: u16, detail: &GoogleStatus, retry_after: Option<Duration>) -> Err
         499 => Error::new(ErrorKind::UpstreamServerError, "the upstream provider cancelled the request")
             .with_code("upstream_error"),
         400..=498 => {
-            let mut e = Error::new(ErrorKind::UpstreamClientError, upstream_message())
-                .with_status(status)
-                .with_upstream_type("invalid_request_error");
             let code = detail.status.to_ascii_lowercase();
-            if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                e = e.with_code(code);
-            }
-            e
+            let code = (!code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')).then_some(code);
+            upstream_error::client_error(status, &detail.message, code)
         }
         503 => Error::new(ErrorKind::UpstreamServerError, "the upstream provider is overloaded")
             .with_code("upstream_overloaded"),
-        _ => Error::new(ErrorKind::UpstreamServerError, format!("upstream provider returned status {status}"))
-            .with_code("upstream_error"),
+        _ => upstream_error::server_error(status),
     };
-    match retry_after {
-        Some(after) => err.with_retry_after(after),
-        None => err,
-    }
-}
-
-fn auth_failed() -> Error {
-    Error::new(ErrorKind::UpstreamServerError, "the upstream provider rejected the gateway's credentials")
-        .with_code("upstream_auth_failed")
+    upstream_error::with_retry_after(err, retry_after)
 }
 
 /// `RetryInfo.retryDelay` (`"37s"`, `"1.5s"`) from the error details, capped at an hour.
@@ -129,15 +103,4 @@ fn retry_delay(detail: &GoogleStatus) -> Option<Duration> {
         return None;
     }
     Some(Duration::from_secs_f64(secs.min(MAX_RETRY_DELAY.as_secs_f64())))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
