@@ -11,8 +11,7 @@ use super::estimate_tokens;
 use crate::error::Error;
 use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
 use crate::types::{
-    ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Delta, EmbeddingResponse, EmbeddingUsage, Extra,
-    Message, Role, Usage,
+    ChatChunk, ChatRequest, ChatResponse, Choice, Delta, EmbeddingResponse, EmbeddingUsage, Extra, Message, Role, Usage,
 };
 
 /// What the mock answers.
@@ -131,15 +130,9 @@ fn split_words(text: &str, n: usize) -> Vec<String> {
 }
 
 fn chunk(id: &str, created: u64, model: &str, delta: Delta, finish: Option<&str>) -> ChatChunk {
-    ChatChunk {
-        id: id.to_owned(),
-        object: "chat.completion.chunk".to_owned(),
-        created,
-        model: model.to_owned(),
-        choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_owned), rest: Extra::new() }],
-        usage: Some(None),
-        rest: Extra::new(),
-    }
+    let mut chunk = ChatChunk::single(id, created, model, delta, finish.map(str::to_owned));
+    chunk.usage = Some(None);
+    chunk
 }
 
 #[async_trait]

@@ -39,6 +39,26 @@ fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Usag
 }
 
 impl ChatChunk {
+    /// A chunk with one choice (index 0) carrying `delta`, and no usage.
+    pub fn single(id: &str, created: u64, model: &str, delta: Delta, finish_reason: Option<String>) -> Self {
+        Self {
+            id: id.to_owned(),
+            object: chunk_object(),
+            created,
+            model: model.to_owned(),
+            choices: vec![ChunkChoice { index: 0, delta, finish_reason, rest: Extra::new() }],
+            usage: None,
+            rest: Extra::new(),
+        }
+    }
+
+    /// A chunk whose delta carries `tool_calls: [call]`.
+    pub fn tool_call(id: &str, created: u64, model: &str, call: serde_json::Value) -> Self {
+        let mut delta = Delta::default();
+        delta.rest.insert("tool_calls".to_owned(), serde_json::Value::Array(vec![call]));
+        Self::single(id, created, model, delta, None)
+    }
+
     /// The usage this chunk carries, if any.
     pub fn usage(&self) -> Option<&Usage> {
         self.usage.as_ref().and_then(Option::as_ref)

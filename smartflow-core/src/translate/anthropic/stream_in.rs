@@ -11,7 +11,7 @@ use super::mapping::{finish_reason_from_stop_reason, now_unix, usage_from_anthro
 use super::types::{AnthropicUsage, BlockDelta, ContentBlock, StreamEvent};
 use crate::error::{Error, ErrorKind};
 use crate::sse::SseEvent;
-use crate::types::{ChatChunk, ChunkChoice, Delta, Extra, Role, Usage};
+use crate::types::{ChatChunk, Delta, Extra, Role, Usage};
 
 /// What an open Anthropic content block turns into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,21 +206,11 @@ impl AnthropicStreamDecoder {
     }
 
     fn tool_chunk(&self, call: Value) -> ChatChunk {
-        let mut rest = Extra::new();
-        rest.insert("tool_calls".to_owned(), Value::Array(vec![call]));
-        self.chunk(Delta { role: None, content: None, rest }, None)
+        ChatChunk::tool_call(&self.id, self.created, &self.model, call)
     }
 
     fn chunk(&self, delta: Delta, finish_reason: Option<String>) -> ChatChunk {
-        ChatChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".to_owned(),
-            created: self.created,
-            model: self.model.clone(),
-            choices: vec![ChunkChoice { index: 0, delta, finish_reason, rest: Extra::new() }],
-            usage: None,
-            rest: Extra::new(),
-        }
+        ChatChunk::single(&self.id, self.created, &self.model, delta, finish_reason)
     }
 }
 
