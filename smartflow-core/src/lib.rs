@@ -42,7 +42,7 @@ pub mod translate;
 pub mod types;
 
 pub use audit::{Audit, AuditRecord};
-pub use auth::{Authenticator, Credentials};
+pub use auth::{Authenticator, BasicCredentials, Credentials};
 pub use cache::{Cache, CacheHit, CacheLayer, CacheScope, CacheStats};
 pub use embedder::Embedder;
 pub use error::{Error, ErrorKind, ErrorSource};

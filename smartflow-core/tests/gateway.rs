@@ -249,6 +249,6 @@ async fn unknown_models_are_404_and_no_authenticator_means_401() {
     r.model = "other".into();
     let e = gw.chat(ctx(), r).await.unwrap_err();
     assert_eq!((e.status_code(), e.code()), (404, Some("model_not_found")));
-    let e = gw.authenticate(&smartflow_core::Credentials { bearer: Some("anything".into()), api_key: None }).await;
+    let e = gw.authenticate(&smartflow_core::Credentials::bearer("anything")).await;
     assert_eq!(e.unwrap_err().status_code(), 401, "a gateway without an authenticator is closed");
 }

@@ -12,12 +12,28 @@ use smartflow_core::providers::{
 use smartflow_core::routing::{ModelTable, VirtualModel};
 use smartflow_core::{Audit, Gateway, GatewayOptions, Provider, Target};
 use smartflow_policy::audit::{JsonLinesAudit, JsonLinesTarget};
-use smartflow_policy::identity::StaticKeys;
+use smartflow_policy::governance::spec::Limit;
+use smartflow_policy::governance::{Governor, GovernorConfig, KeyLimits};
+use smartflow_policy::identity::{Identity, JwtAuthenticator, KeyStore, LdapAuthenticator, StaticKeys};
 
 use crate::config::{AuditSink, Config, Dialect, ProviderKind};
+use crate::stores::Stores;
 
-/// Builds the gateway for `config`. `metrics` is shared across reloads so counters survive them.
-pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result<Gateway> {
+/// Per-key limits: configuration keys first, then stored keys.
+struct KeyLimitSource {
+    fixed: HashMap<String, Arc<[Limit]>>,
+    store: KeyStore,
+}
+
+impl KeyLimits for KeyLimitSource {
+    fn limits(&self, key_id: &str) -> Option<Arc<[Limit]>> {
+        self.fixed.get(key_id).cloned().or_else(|| self.store.limits(key_id).filter(|l| !l.is_empty()))
+    }
+}
+
+/// Builds the gateway for `config`. `metrics` and `stores` are shared across reloads so counters
+/// survive them.
+pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) -> anyhow::Result<Gateway> {
     let mut providers: HashMap<&str, Arc<dyn Provider>> = HashMap::new();
     let needs_tls = config
         .providers
@@ -103,9 +119,36 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>) -> anyhow::Result
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     }
 
+    let mut identity = Identity {
+        static_keys: StaticKeys::new(config.keys.iter().cloned()),
+        store: Some(stores.keys.clone()),
+        jwt: Vec::new(),
+        ldap: None,
+        tiers: config.governance.tiers.clone(),
+    };
+    for j in &config.identity.jwt {
+        identity.jwt.push(JwtAuthenticator::new(j.clone()).map_err(|e| anyhow::anyhow!("jwt {}: {e}", j.issuer))?);
+    }
+    if let Some(l) = &config.identity.ldap {
+        identity.ldap = Some(LdapAuthenticator::new(l.clone()).map_err(|e| anyhow::anyhow!("ldap: {e}"))?);
+    }
+    let g = &config.governance;
+    let governor = Governor::new(
+        GovernorConfig {
+            rules: g.rules.clone(),
+            prices: g.prices.clone(),
+            default_max_output: g.default_max_output,
+            counters: g.tokenizers.clone(),
+        },
+        stores.ledger.clone(),
+        stores.usage.clone(),
+    )
+    .with_key_limits(Arc::new(KeyLimitSource { fixed: g.key_limits.clone(), store: stores.keys.clone() }));
+
     let mut builder = Gateway::builder()
-        .authenticator(StaticKeys::new(config.keys.iter().cloned()))
+        .authenticator(identity)
         .router(table)
+        .policy(governor)
         .shared_audit(metrics)
         .options(GatewayOptions { record_prompts: config.audit.record_prompts });
     match &config.audit.sink {

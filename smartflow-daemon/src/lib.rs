@@ -12,4 +12,5 @@ pub mod logging;
 pub mod reload;
 pub mod server;
 pub mod state;
+pub mod stores;
 pub mod tls;

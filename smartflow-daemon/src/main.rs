@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use smartflow_daemon::commands;
+use smartflow_daemon::commands::key_admin::{self, CreateArgs, KeyCommand};
 use smartflow_daemon::config::Overrides;
 
 #[derive(Parser)]
@@ -56,6 +57,89 @@ enum KeysCommand {
     },
     /// Generate a new random key and print it with its hash.
     Generate,
+    /// Create a stored key through the running daemon (needs SMARTFLOW_ADMIN_KEY).
+    Create(Box<CreateCli>),
+    /// List stored keys (needs SMARTFLOW_ADMIN_KEY).
+    List {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Include revoked keys.
+        #[arg(long)]
+        include_revoked: bool,
+    },
+    /// Revoke a stored key by id (needs SMARTFLOW_ADMIN_KEY).
+    Revoke {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// The key id (`key_...`).
+        id: String,
+    },
+    /// Rotate a stored key by id: the old secret stops working now (needs SMARTFLOW_ADMIN_KEY).
+    Rotate {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// The key id (`key_...`).
+        id: String,
+    },
+}
+
+/// `keys create` options.
+#[derive(clap::Args)]
+struct CreateCli {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// A label for people.
+    #[arg(long)]
+    name: Option<String>,
+    /// The end user.
+    #[arg(long)]
+    user: Option<String>,
+    /// The team.
+    #[arg(long)]
+    team: Option<String>,
+    /// The department (information-barrier segment).
+    #[arg(long)]
+    department: Option<String>,
+    /// The model tier.
+    #[arg(long)]
+    tier: Option<String>,
+    /// A group (repeat for more).
+    #[arg(long = "group")]
+    groups: Vec<String>,
+    /// An allowed virtual model (repeat for more; none: all, or the tier's).
+    #[arg(long = "model")]
+    models: Vec<String>,
+    /// Give the key admin rights.
+    #[arg(long)]
+    admin_rights: bool,
+    /// Requests per minute.
+    #[arg(long)]
+    requests_per_minute: Option<u64>,
+    /// Tokens per minute.
+    #[arg(long)]
+    tokens_per_minute: Option<u64>,
+    /// Monthly budget in dollars.
+    #[arg(long)]
+    budget_usd: Option<f64>,
+    /// Lifetime, e.g. "90d".
+    #[arg(long, value_parser = humantime::parse_duration)]
+    expires_in: Option<std::time::Duration>,
+}
+
+/// How the key commands reach the daemon.
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// The configuration file (for `server.admin_listen`).
+    #[arg(long, short, default_value = "smartflow.toml")]
+    config: PathBuf,
+    /// The admin API base URL, instead of the configuration's address.
+    #[arg(long)]
+    admin_url: Option<String>,
+}
+
+fn key_command(admin: AdminArgs, command: KeyCommand) -> anyhow::Result<()> {
+    let target = key_admin::Target::resolve(&admin.config, admin.admin_url)?;
+    key_admin::main(target, command)
 }
 
 fn main() -> ExitCode {
@@ -72,6 +156,45 @@ fn main() -> ExitCode {
         Command::Check { config } => commands::check::main(&config),
         Command::Keys(KeysCommand::Hash { key }) => commands::keys::hash(key),
         Command::Keys(KeysCommand::Generate) => commands::keys::generate(),
+        Command::Keys(KeysCommand::Create(c)) => {
+            let CreateCli {
+                admin,
+                name,
+                user,
+                team,
+                department,
+                tier,
+                groups,
+                models,
+                admin_rights,
+                requests_per_minute,
+                tokens_per_minute,
+                budget_usd,
+                expires_in,
+            } = *c;
+            key_command(
+                admin,
+                KeyCommand::Create(Box::new(CreateArgs {
+                    name,
+                    user,
+                    team,
+                    department,
+                    tier,
+                    groups,
+                    models,
+                    admin: admin_rights,
+                    requests_per_minute,
+                    tokens_per_minute,
+                    budget_usd,
+                    expires_in,
+                })),
+            )
+        }
+        Command::Keys(KeysCommand::List { admin, include_revoked }) => {
+            key_command(admin, KeyCommand::List { include_revoked })
+        }
+        Command::Keys(KeysCommand::Revoke { admin, id }) => key_command(admin, KeyCommand::Revoke(id)),
+        Command::Keys(KeysCommand::Rotate { admin, id }) => key_command(admin, KeyCommand::Rotate(id)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

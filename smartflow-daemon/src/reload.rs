@@ -23,7 +23,12 @@ pub async fn reload(shared: &Shared) -> Result<u64, String> {
         if config.log != old.log {
             tracing::warn!("[log] settings change only on restart");
         }
-        let gateway = crate::assemble::gateway(&config, shared.metrics.clone()).await.map_err(|e| format!("{e:#}"))?;
+        if config.storage != old.storage {
+            return Err("[storage] path changes only on restart".to_owned());
+        }
+        let gateway = crate::assemble::gateway(&config, shared.metrics.clone(), &shared.stores)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
         shared.gateway.store(std::sync::Arc::new(gateway));
         shared.config.store(std::sync::Arc::new(config));
         Ok(shared.generation.fetch_add(1, Ordering::Relaxed) + 1)

@@ -9,7 +9,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use smartflow_core::Gateway;
 use smartflow_policy::audit::MetricsAudit;
-use smartflow_policy::identity::KeyHash;
 
 use crate::config::{Config, Overrides};
 
@@ -29,6 +28,8 @@ pub struct Shared {
     pub generation: AtomicU64,
     /// Set once shutdown begins: `/readyz` turns 503.
     pub draining: AtomicBool,
+    /// Keys, counters and usage (one per process; kept across reloads).
+    pub stores: Arc<crate::stores::Stores>,
     ids: RequestIds,
 }
 
@@ -64,6 +65,7 @@ impl Shared {
         overrides: Overrides,
         metrics: Arc<MetricsAudit>,
         reloads: Family<ReloadLabels, Counter>,
+        stores: Arc<crate::stores::Stores>,
     ) -> Self {
         Self {
             gateway: ArcSwap::from_pointee(gateway),
@@ -73,6 +75,7 @@ impl Shared {
             reloads,
             generation: AtomicU64::new(1),
             draining: AtomicBool::new(false),
+            stores,
             ids: RequestIds::new(),
         }
     }
@@ -80,17 +83,6 @@ impl Shared {
     /// A fresh request id.
     pub fn next_request_id(&self) -> String {
         self.ids.next()
-    }
-
-    /// Whether `token` is the admin key.
-    pub fn is_admin(&self, token: Option<&str>) -> bool {
-        let config = self.config.load();
-        match (config.admin_key, token) {
-            (Some(expected), Some(t)) if !t.is_empty() && t.len() <= smartflow_policy::identity::MAX_KEY_BYTES => {
-                KeyHash::of(t) == expected
-            }
-            _ => false,
-        }
     }
 }
 

@@ -8,4 +8,5 @@
 //!   Prometheus exposition).
 
 pub mod audit;
+pub mod governance;
 pub mod identity;

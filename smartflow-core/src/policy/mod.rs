@@ -56,8 +56,10 @@ impl Denial {
     /// The error the client sees.
     pub fn to_error(&self) -> Error {
         let mut e = Error::new(self.kind, self.message.clone()).with_code("policy_violation");
-        if self.kind == ErrorKind::RateLimited {
-            e = e.with_code("rate_limit_exceeded");
+        match self.kind {
+            ErrorKind::RateLimited => e = e.with_code("rate_limit_exceeded"),
+            ErrorKind::QuotaExceeded => e = e.with_code("insufficient_quota"),
+            _ => {}
         }
         if let Some(after) = self.retry_after {
             e = e.with_retry_after(after);

@@ -23,6 +23,8 @@ pub enum Endpoint {
     Unrouted,
     /// An MCP tool call.
     ToolCall,
+    /// The admin API.
+    Admin,
 }
 
 impl Endpoint {
@@ -35,6 +37,7 @@ impl Endpoint {
             Self::Models => "models",
             Self::Unrouted => "unrouted",
             Self::ToolCall => "tool_call",
+            Self::Admin => "admin",
         }
     }
 }

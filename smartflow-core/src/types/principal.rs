@@ -31,6 +31,10 @@ pub struct Principal {
     /// other model (403) and `/v1/models` lists only these.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<std::collections::BTreeSet<String>>,
+    /// Whether this caller may use the admin API beyond its own key (`/api/me`). Only an
+    /// authenticator grants it: an admin key, or a configured JWT or LDAP group.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 impl Principal {
@@ -50,6 +54,7 @@ impl Principal {
             tier: None,
             tags: BTreeMap::new(),
             models: None,
+            admin: false,
         }
     }
 }

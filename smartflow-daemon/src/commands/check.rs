@@ -15,7 +15,10 @@ pub fn main(path: &Path) -> anyhow::Result<()> {
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path, &Overrides::default())?;
     let (metrics, _, _) = crate::state::metrics();
-    crate::assemble::gateway(&config, metrics).await?;
+    // A temporary store: the real one may be held by the running daemon, and checking must not
+    // change it.
+    let stores = crate::stores::Stores::open(None)?;
+    crate::assemble::gateway(&config, metrics, &stores).await?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

@@ -30,9 +30,17 @@ pub fn main(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
 pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
     crate::logging::init(&config.log);
     let (metrics, reloads, slot) = state::metrics();
-    let gateway = crate::assemble::gateway(&config, metrics.clone()).await?;
+    let stores = Arc::new(crate::stores::Stores::open(config.storage.as_deref())?);
+    if config.storage.is_none() {
+        tracing::warn!("no [storage] path: keys created through the admin API and usage counters last only until exit");
+    }
+    let gateway = crate::assemble::gateway(&config, metrics.clone(), &stores).await?;
+    if config.governance.counts_tokens() {
+        // Token limits count prompts; build the encoders now rather than on the first request.
+        tokio::task::spawn_blocking(smartflow_policy::governance::tokens::warm_up);
+    }
     let limits = config.server.clone();
-    let shared = Arc::new(Shared::new(gateway, config, overrides, metrics, reloads));
+    let shared = Arc::new(Shared::new(gateway, config, overrides, metrics, reloads, stores));
     let _ = slot.set(Arc::downgrade(&shared));
 
     let data = server::bind(limits.listen).await?;
@@ -70,6 +78,7 @@ pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
         tracing::warn!("drain timeout reached; closing the remaining connections");
     }
     let _ = shared.gateway.load().flush_audit().await;
+    shared.stores.flush();
     tracing::info!("smartflowd stopped");
     Ok(())
 }

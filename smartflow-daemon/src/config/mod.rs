@@ -2,6 +2,7 @@
 //! validated into [`Config`], the runtime form with no "not loaded yet" options. Every error
 //! names the file, the line and the key.
 
+mod governance;
 mod raw;
 mod secret;
 mod validate;
@@ -37,6 +38,50 @@ pub struct Config {
     pub models: Vec<ModelConfig>,
     /// Circuit-breaker settings for every target.
     pub breaker: BreakerConfig,
+    /// The sled directory (keys, counters, usage); `None`: a temporary store, lost on exit.
+    pub storage: Option<PathBuf>,
+    /// Tiers, limits, budgets and prices.
+    pub governance: GovernanceConfig,
+    /// JWT issuers and LDAP.
+    pub identity: IdentityConfig,
+}
+
+/// Tiers, limits, budgets, prices and token counting.
+#[derive(Debug, Clone)]
+pub struct GovernanceConfig {
+    /// Model tiers.
+    pub tiers: smartflow_policy::identity::Tiers,
+    /// `[[limits]]` rules.
+    pub rules: Vec<smartflow_policy::governance::rules::LimitRule>,
+    /// Prices by virtual model.
+    pub prices: smartflow_policy::governance::prices::PriceTable,
+    /// Output tokens reserved when a request sets no maximum.
+    pub default_max_output: u64,
+    /// Limits of configuration keys, by key id.
+    pub key_limits: std::collections::HashMap<String, std::sync::Arc<[smartflow_policy::governance::spec::Limit]>>,
+    /// Token counters by virtual model.
+    pub tokenizers: std::collections::HashMap<String, smartflow_policy::governance::tokens::TokenCounter>,
+}
+
+impl GovernanceConfig {
+    /// Whether any configured limit counts tokens or spend (so prompts will be tokenized).
+    pub fn counts_tokens(&self) -> bool {
+        use smartflow_policy::governance::spec::Metric;
+        self.rules
+            .iter()
+            .flat_map(|r| &r.limits)
+            .chain(self.key_limits.values().flat_map(|l| l.iter()))
+            .any(|l| l.metric != Metric::Requests)
+    }
+}
+
+/// JWT issuers and LDAP.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityConfig {
+    /// Trusted JWT issuers.
+    pub jwt: Vec<smartflow_policy::identity::JwtConfig>,
+    /// LDAP for `Basic` logins.
+    pub ldap: Option<smartflow_policy::identity::LdapConfig>,
 }
 
 /// `[server]`.

@@ -24,6 +24,157 @@ pub(crate) struct RawConfig {
     pub(crate) models: Vec<RawModel>,
     #[serde(default)]
     pub(crate) routing: RawRouting,
+    #[serde(default)]
+    pub(crate) storage: RawStorage,
+    #[serde(default)]
+    pub(crate) governance: RawGovernance,
+    #[serde(default)]
+    pub(crate) tiers: std::collections::BTreeMap<String, RawTier>,
+    #[serde(default)]
+    pub(crate) limits: Vec<RawRule>,
+    #[serde(default)]
+    pub(crate) prices: std::collections::BTreeMap<String, Spanned<RawPrice>>,
+    #[serde(default)]
+    pub(crate) jwt: Vec<RawJwt>,
+    pub(crate) ldap: Option<RawLdap>,
+}
+
+/// `[storage]`: the embedded sled store for keys, counters and usage.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStorage {
+    pub(crate) path: Option<Spanned<String>>,
+}
+
+/// `[governance]`: defaults for limits and budgets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGovernance {
+    pub(crate) default_max_output_tokens: Option<Spanned<u64>>,
+}
+
+/// `[tiers.NAME]`: the models a tier may use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTier {
+    pub(crate) models: Spanned<Vec<String>>,
+}
+
+/// Limit amounts, shared by `[[limits]]` rules and a key's `limits = { ... }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimitSet {
+    pub(crate) requests_per_minute: Option<Spanned<u64>>,
+    pub(crate) requests_per_hour: Option<Spanned<u64>>,
+    pub(crate) requests_per_day: Option<Spanned<u64>>,
+    pub(crate) tokens_per_minute: Option<Spanned<u64>>,
+    pub(crate) tokens_per_hour: Option<Spanned<u64>>,
+    pub(crate) tokens_per_day: Option<Spanned<u64>>,
+    pub(crate) token_quota: Option<Spanned<u64>>,
+    pub(crate) quota_period: Option<Spanned<String>>,
+    pub(crate) budget_usd: Option<Spanned<f64>>,
+    pub(crate) budget_period: Option<Spanned<String>>,
+}
+
+/// `[[limits]]`: a rule — which requests, counted per what, and the amounts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub(crate) id: Spanned<String>,
+    pub(crate) scope: Option<Spanned<Vec<String>>>,
+    pub(crate) enforcement: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) keys: Vec<String>,
+    #[serde(default)]
+    pub(crate) users: Vec<String>,
+    #[serde(default)]
+    pub(crate) teams: Vec<String>,
+    #[serde(default)]
+    pub(crate) departments: Vec<String>,
+    #[serde(default)]
+    pub(crate) tiers: Vec<String>,
+    #[serde(default)]
+    pub(crate) models: Vec<String>,
+    pub(crate) requests_per_minute: Option<Spanned<u64>>,
+    pub(crate) requests_per_hour: Option<Spanned<u64>>,
+    pub(crate) requests_per_day: Option<Spanned<u64>>,
+    pub(crate) tokens_per_minute: Option<Spanned<u64>>,
+    pub(crate) tokens_per_hour: Option<Spanned<u64>>,
+    pub(crate) tokens_per_day: Option<Spanned<u64>>,
+    pub(crate) token_quota: Option<Spanned<u64>>,
+    pub(crate) quota_period: Option<Spanned<String>>,
+    pub(crate) budget_usd: Option<Spanned<f64>>,
+    pub(crate) budget_period: Option<Spanned<String>>,
+}
+
+impl RawRule {
+    /// The amounts, as a limit set.
+    pub(crate) fn amounts(&self) -> RawLimitSet {
+        RawLimitSet {
+            requests_per_minute: self.requests_per_minute.clone(),
+            requests_per_hour: self.requests_per_hour.clone(),
+            requests_per_day: self.requests_per_day.clone(),
+            tokens_per_minute: self.tokens_per_minute.clone(),
+            tokens_per_hour: self.tokens_per_hour.clone(),
+            tokens_per_day: self.tokens_per_day.clone(),
+            token_quota: self.token_quota.clone(),
+            quota_period: self.quota_period.clone(),
+            budget_usd: self.budget_usd.clone(),
+            budget_period: self.budget_period.clone(),
+        }
+    }
+}
+
+/// `[prices.MODEL]`: dollars per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrice {
+    pub(crate) input: f64,
+    pub(crate) output: f64,
+    pub(crate) cached_input: Option<f64>,
+}
+
+/// `[[jwt]]`: one trusted token issuer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJwt {
+    pub(crate) issuer: Spanned<String>,
+    pub(crate) audiences: Spanned<Vec<String>>,
+    pub(crate) algorithms: Option<Spanned<Vec<String>>>,
+    pub(crate) jwks_file: Option<Spanned<String>>,
+    pub(crate) jwks_url: Option<Spanned<String>>,
+    pub(crate) leeway: Option<Spanned<String>>,
+    pub(crate) user_claim: Option<String>,
+    pub(crate) team_claim: Option<String>,
+    pub(crate) department_claim: Option<String>,
+    pub(crate) groups_claim: Option<String>,
+    pub(crate) tier_claim: Option<String>,
+    #[serde(default)]
+    pub(crate) admin_groups: Vec<String>,
+}
+
+/// `[ldap]`: directory logins over `Authorization: Basic`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLdap {
+    pub(crate) url: Spanned<String>,
+    #[serde(default)]
+    pub(crate) starttls: bool,
+    pub(crate) bind_dn: Option<String>,
+    pub(crate) bind_password: Option<Spanned<String>>,
+    pub(crate) user_dn_template: Option<String>,
+    pub(crate) user_base: Option<String>,
+    pub(crate) user_filter: Option<String>,
+    pub(crate) group_base: Option<String>,
+    pub(crate) group_filter: Option<String>,
+    pub(crate) group_name_attribute: Option<String>,
+    pub(crate) department_attribute: Option<String>,
+    pub(crate) team_attribute: Option<String>,
+    pub(crate) tier_attribute: Option<String>,
+    #[serde(default)]
+    pub(crate) admin_groups: Vec<String>,
+    pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) cache_ttl: Option<Spanned<String>>,
 }
 
 /// `[routing]`: circuit breakers shared by every target.
@@ -96,6 +247,9 @@ pub(crate) struct RawKey {
     #[serde(default)]
     pub(crate) tags: std::collections::BTreeMap<String, String>,
     pub(crate) models: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(crate) admin: bool,
+    pub(crate) limits: Option<RawLimitSet>,
 }
 
 /// `[[providers]]`: one upstream. Which fields apply depends on `type`.
@@ -144,4 +298,5 @@ pub(crate) struct RawModel {
     pub(crate) max_attempts: Option<Spanned<u64>>,
     pub(crate) retry_backoff: Option<Spanned<String>>,
     pub(crate) max_retry_after: Option<Spanned<String>>,
+    pub(crate) tokenizer: Option<Spanned<String>>,
 }

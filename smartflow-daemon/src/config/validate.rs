@@ -17,13 +17,13 @@ use super::{
     ProviderKind, ServerConfig, secret,
 };
 
-struct Ctx<'a> {
-    path: &'a Path,
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a Path,
     text: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err<T>(
+    pub(super) fn err<T>(
         &self,
         span: std::ops::Range<usize>,
         key: &str,
@@ -32,7 +32,12 @@ impl Ctx<'_> {
         Err(ConfigError::at(self.path, self.text, Some(span), format!("{key}: {message}")))
     }
 
-    fn duration(&self, v: &Option<Spanned<String>>, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+    pub(super) fn duration(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
         match v {
             None => Ok(default),
             Some(s) => humantime::parse_duration(s.get_ref())
@@ -43,11 +48,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn opt_duration(&self, v: &Option<Spanned<String>>, key: &str) -> Result<Option<Duration>, ConfigError> {
+    pub(super) fn opt_duration(&self, v: &Option<Spanned<String>>, key: &str) -> Result<Option<Duration>, ConfigError> {
         v.as_ref().map(|_| self.duration(v, key, Duration::ZERO)).transpose()
     }
 
-    fn number(
+    pub(super) fn number(
         &self,
         v: &Option<Spanned<u64>>,
         key: &str,
@@ -62,7 +67,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn addr(&self, v: &Option<Spanned<String>>, key: &str, default: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    pub(super) fn addr(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        default: &str,
+    ) -> Result<std::net::SocketAddr, ConfigError> {
         match v {
             None => default.parse().or_else(|_| self.err(0..0, key, "bad default")),
             Some(s) => s
@@ -133,13 +143,14 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         record_prompts: raw.audit.record_prompts,
     };
 
+    let mut key_limits = std::collections::HashMap::new();
     let mut key_ids = HashSet::new();
     let mut key_hashes = HashSet::new();
     let mut keys = Vec::new();
     for (i, k) in raw.keys.iter().enumerate() {
         let id = k.id.get_ref();
-        if id.is_empty() || !key_ids.insert(id.clone()) {
-            return c.err(k.id.span(), &format!("keys[{i}].id"), "key ids must be unique and non-empty");
+        if id.is_empty() || id == "admin" || !key_ids.insert(id.clone()) {
+            return c.err(k.id.span(), &format!("keys[{i}].id"), "key ids must be unique, non-empty and not `admin`");
         }
         let hash = KeyHash::parse(k.hash.get_ref()).or_else(|e| c.err(k.hash.span(), &format!("keys[{i}].hash"), e))?;
         if !key_hashes.insert(hash) {
@@ -153,6 +164,19 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         principal.tier.clone_from(&k.tier);
         principal.tags.clone_from(&k.tags);
         principal.models = k.models.as_ref().map(|m| m.get_ref().iter().cloned().collect());
+        principal.admin = k.admin;
+        if let Some(set) = &k.limits {
+            let limits = super::governance::limit_set(&c, set, &format!("keys[{i}].limits"))?;
+            key_limits.insert(id.clone(), limits.into());
+        }
+        keys.push(StaticKey { hash, principal });
+    }
+    if let Some(hash) = admin_key {
+        if !key_hashes.insert(hash) {
+            return c.err(0..0, "admin.key_hash", "the admin key is also configured as a [[keys]] entry");
+        }
+        let mut principal = Principal::new("admin");
+        principal.admin = true;
         keys.push(StaticKey { hash, principal });
     }
 
@@ -301,7 +325,30 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         probe_interval: bd.probe_interval,
     };
 
-    Ok(Config { path: path.to_path_buf(), server, log, admin_key, audit, keys, providers, models, breaker })
+    for (i, k) in raw.keys.iter().enumerate() {
+        if let Some(tier) = &k.tier
+            && !raw.tiers.contains_key(tier)
+        {
+            return c.err(k.id.span(), &format!("keys[{i}].tier"), format!("no tier named `{tier}` is configured"));
+        }
+    }
+    let storage = super::governance::storage(&c, &raw)?;
+    let governance = super::governance::governance(&c, &raw, &models, key_limits)?;
+    let identity = super::governance::identity(&c, &raw)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        server,
+        log,
+        admin_key,
+        audit,
+        keys,
+        providers,
+        models,
+        breaker,
+        storage,
+        governance,
+        identity,
+    })
 }
 
 /// Region and credentials of a bedrock provider; the secrets must be references.

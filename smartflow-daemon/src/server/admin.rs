@@ -1,70 +1,139 @@
-//! The admin plane, on its own listener: health, metrics, status and configuration reload.
-//! Everything under `/api/` requires the admin key; with no admin key configured it is refused.
+//! The admin plane, on its own listener: health, metrics, and the `/api/` surface — status,
+//! configuration reload, virtual keys and usage. Every `/api/` request authenticates through
+//! the gateway's one authenticator (the same as the data plane); only admin principals reach
+//! beyond `/api/me`, and a non-admin caller gets one and the same 403 everywhere else.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use smartflow_core::{Credentials, Error, ErrorKind};
+use smartflow_core::{Endpoint, Error, ErrorKind, Principal};
+use smartflow_policy::identity::keystore::admin::{self as keys_api, MAX_ADMIN_BODY};
 
 use super::respond::{self, Body};
 use crate::state::Shared;
 
-/// Every admin route: method, path, and whether it requires the admin key.
+/// Every admin route: method, path, and whether it requires authentication. Under `/api/`,
+/// only `/api/me` and `/api/me/usage` are open to non-admin principals.
 pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/healthz", false),
     ("GET", "/readyz", false),
     ("GET", "/metrics", false),
     ("GET", "/api/status", true),
     ("POST", "/api/config/reload", true),
+    ("GET", "/api/me", true),
+    ("GET", "/api/me/usage", true),
+    ("GET", "/api/usage", true),
+    ("GET", "/api/keys", true),
+    ("POST", "/api/keys", true),
+    ("GET", "/api/keys/{id}", true),
+    ("PATCH", "/api/keys/{id}", true),
+    ("DELETE", "/api/keys/{id}", true),
+    ("POST", "/api/keys/{id}/rotate", true),
+    ("DELETE", "/api/users/{user}", true),
+    ("DELETE", "/api/teams/{team}", true),
+    ("DELETE", "/api/departments/{department}", true),
 ];
 
 pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let request_id = shared.next_request_id();
     let path = req.uri().path().to_owned();
-    if path.starts_with("/api/") && !shared.is_admin(Credentials::from_headers(req.headers()).token()) {
-        let e = Error::new(
-            ErrorKind::Authentication,
-            "the admin API needs the admin key: `Authorization: Bearer <admin key>`",
-        )
-        .with_code("invalid_admin_key");
-        return respond::error(&e, &request_id);
-    }
-    match (req.method(), path.as_str()) {
+    let mut resp = match (req.method(), path.as_str()) {
         (&Method::GET, "/healthz") => respond::json(StatusCode::OK, &b"{\"status\":\"ok\"}"[..], &request_id),
         (&Method::GET, "/readyz") => super::readiness(&shared, &request_id),
         (&Method::GET, "/metrics") => super::metrics(&shared, &request_id),
-        (&Method::GET, "/api/status") => {
-            let config = shared.config.load();
-            let gateway = shared.gateway.load();
-            let body = serde_json::json!({
-                "generation": shared.generation.load(std::sync::atomic::Ordering::Relaxed),
-                "config_path": config.path.display().to_string(),
-                "models": config.models.iter().map(|m| &m.name).collect::<Vec<_>>(),
-                "providers": config.providers.iter().map(|p| &p.name).collect::<Vec<_>>(),
-                "keys": config.keys.len(),
-                "policies": gateway.policy_names(),
-                "draining": shared.draining.load(std::sync::atomic::Ordering::Relaxed),
-            });
-            respond::json(StatusCode::OK, body.to_string(), &request_id)
+        (_, p) if p.starts_with("/api/") => api(&shared, req, &request_id).await,
+        _ => respond::error(
+            &Error::new(ErrorKind::NotFound, "unknown admin route").with_code("unknown_url"),
+            &request_id,
+        ),
+    };
+    respond::set_request_id(&mut resp, &request_id);
+    resp
+}
+
+/// The one 403 a non-admin caller gets on every admin-only route.
+fn forbidden() -> Error {
+    Error::new(ErrorKind::PermissionDenied, "this admin API route needs an admin credential").with_code("forbidden")
+}
+
+async fn api(shared: &Shared, req: Request<Incoming>, request_id: &str) -> Response<Body> {
+    let gateway = shared.gateway.load_full();
+    let (parts, body) = req.into_parts();
+    let caller = match super::data::principal(&gateway, &parts.headers, request_id, Endpoint::Admin).await {
+        Ok(p) => p,
+        Err(e) => return respond::error(&e, request_id),
+    };
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return respond::error(&e, request_id),
+    };
+    let path = parts.uri.path();
+    let query = parts.uri.query();
+    if let Some(reply) = keys_api::handle(&shared.stores.keys, &caller, &parts.method, path, query, &body).await {
+        return respond::json(reply.status, reply.body.to_string(), request_id);
+    }
+    match (&parts.method, path) {
+        (&Method::GET, "/api/me/usage") => usage(shared, &caller, query, true, request_id),
+        _ if !caller.admin => {
+            tracing::warn!(key_id = %caller.key_id, method = %parts.method, path, "admin route denied: not an admin");
+            respond::error(&forbidden(), request_id)
         }
-        (&Method::POST, "/api/config/reload") => match crate::reload::reload(&shared).await {
+        (&Method::GET, "/api/usage") => usage(shared, &caller, query, false, request_id),
+        (&Method::GET, "/api/status") => status(shared, request_id),
+        (&Method::POST, "/api/config/reload") => match crate::reload::reload(shared).await {
             Ok(generation) => respond::json(
                 StatusCode::OK,
                 serde_json::json!({"reloaded": true, "generation": generation}).to_string(),
-                &request_id,
+                request_id,
             ),
             Err(message) => {
                 let e = Error::invalid_request(format!(
                     "reload refused, the running configuration is unchanged: {message}"
                 ))
                 .with_code("invalid_config");
-                respond::error(&e, &request_id)
+                respond::error(&e, request_id)
             }
         },
-        _ => respond::error(
-            &Error::new(ErrorKind::NotFound, "unknown admin route").with_code("unknown_url"),
-            &request_id,
-        ),
+        _ => {
+            respond::error(&Error::new(ErrorKind::NotFound, "unknown admin route").with_code("unknown_url"), request_id)
+        }
+    }
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, Error> {
+    match Limited::new(body, MAX_ADMIN_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(Error::new(ErrorKind::PayloadTooLarge, "request body over 64 KiB").with_code("body_too_large"))
+        }
+        Err(_) => Err(Error::invalid_request("the request body could not be read")),
+    }
+}
+
+fn status(shared: &Shared, request_id: &str) -> Response<Body> {
+    let config = shared.config.load();
+    let gateway = shared.gateway.load();
+    let body = serde_json::json!({
+        "generation": shared.generation.load(std::sync::atomic::Ordering::Relaxed),
+        "config_path": config.path.display().to_string(),
+        "models": config.models.iter().map(|m| &m.name).collect::<Vec<_>>(),
+        "providers": config.providers.iter().map(|p| &p.name).collect::<Vec<_>>(),
+        "keys": config.keys.len(),
+        "stored_keys": shared.stores.keys.len(),
+        "policies": gateway.policy_names(),
+        "draining": shared.draining.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    respond::json(StatusCode::OK, body.to_string(), request_id)
+}
+
+/// `GET /api/usage?key=|user=|team=|department=&days=N` (admin) and `GET /api/me/usage?days=N`
+/// (the caller's own key).
+fn usage(shared: &Shared, caller: &Principal, query: Option<&str>, own: bool, request_id: &str) -> Response<Body> {
+    match crate::server::usage::report(shared, caller, query, own) {
+        Ok(body) => respond::json(StatusCode::OK, body.to_string(), request_id),
+        Err(e) => respond::error(&e, request_id),
     }
 }

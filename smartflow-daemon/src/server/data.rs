@@ -76,7 +76,7 @@ async fn unrouted(shared: &Shared, request_id: &str, e: &Error) {
 }
 
 /// Authenticates; on failure the rejection is audited and the 401 returned.
-pub(super) async fn principal(
+pub(crate) async fn principal(
     gateway: &Gateway,
     headers: &http::HeaderMap,
     request_id: &str,

@@ -8,6 +8,7 @@ pub mod data;
 mod messages;
 mod respond;
 mod sse;
+mod usage;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

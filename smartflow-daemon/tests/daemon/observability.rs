@@ -57,7 +57,7 @@ async fn metrics_count_requests_by_model_target_and_outcome() {
 }
 
 #[tokio::test]
-async fn admin_api_is_closed_without_the_admin_key() {
+async fn admin_api_is_closed_to_missing_unknown_and_non_admin_keys() {
     let up = Upstream::start().await;
     let d = Daemon::start(up.addr).await;
     let admin = |p: &str| format!("http://{}{p}", d.admin);
@@ -65,7 +65,14 @@ async fn admin_api_is_closed_without_the_admin_key() {
     for (method, path, guarded) in smartflow_daemon::server::admin::ROUTES {
         if *guarded {
             request(method, &admin(path), None, "").await.assert_error(401);
-            request(method, &admin(path), Some(DEMO_KEY), "").await.assert_error(401);
+            request(method, &admin(path), Some("not-a-key"), "").await.assert_error(401);
+            // A data-plane key authenticates, but reaches only its own `/api/me`.
+            let r = request(method, &admin(path), Some(DEMO_KEY), "").await;
+            if path.starts_with("/api/me") {
+                assert_eq!(r.status, 200, "{path}: {}", r.text());
+            } else {
+                r.assert_error(403);
+            }
         }
     }
 }

@@ -32,6 +32,16 @@ impl KeyHash {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyHashError)?;
         Ok(Self(arr))
     }
+
+    /// The 32 raw hash bytes (for storage indexes).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A hash from its 32 raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
 }
 
 impl fmt::Display for KeyHash {

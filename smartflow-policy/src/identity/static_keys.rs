@@ -63,7 +63,7 @@ mod tests {
     #[tokio::test]
     async fn only_known_keys_pass() {
         let keys = StaticKeys::new([StaticKey { hash: KeyHash::of("good"), principal: Principal::new("k1") }]);
-        let creds = |t: &str| Credentials { bearer: Some(t.to_owned()), api_key: None };
+        let creds = |t: &str| Credentials::bearer(t);
         assert_eq!(keys.authenticate(&creds("good")).await.map(|p| p.key_id.clone()).ok().as_deref(), Some("k1"));
         for bad in ["", "goo", "good ", "' OR '1'='1", "a\0b", &"x".repeat(64 << 10)] {
             let e = keys.authenticate(&creds(bad)).await.err();
