@@ -40,8 +40,8 @@ impl Stores {
             None => sled::Config::new().temporary(true).open().context("cannot create a temporary store")?,
         };
         let keys = KeyStore::open(&db).map_err(|e| anyhow::anyhow!("cannot load the key store: {e}"))?;
-        let ledger = Arc::new(Ledger::persistent(db.open_tree("limits")?));
-        let usage = Arc::new(UsageBook::persistent(db.open_tree("usage")?));
+        let ledger = Ledger::persistent(db.open_tree("limits")?)?;
+        let usage = UsageBook::persistent(db.open_tree("usage")?)?;
         Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, db })
     }
 

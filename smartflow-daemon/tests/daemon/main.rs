@@ -15,6 +15,8 @@ mod conformance;
 mod dialects;
 mod egress;
 mod errors;
+mod governance;
+mod identity;
 mod input;
 mod intent;
 mod lifecycle;

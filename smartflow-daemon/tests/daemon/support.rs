@@ -329,3 +329,246 @@ pub async fn post(d: &Daemon, path: &str, body: &str) -> Reply {
 pub fn chat_body(model: &str, stream: bool) -> String {
     format!(r#"{{"model":"{model}","stream":{stream},"messages":[{{"role":"user","content":"hi"}}]}}"#)
 }
+
+// ---- Governance and identity helpers -------------------------------------------------------
+
+/// The admin credential whose hash [`ADMIN_HASH`] is.
+pub const ADMIN_KEY: &str = "abc";
+pub const ADMIN_HASH: &str = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+/// The test configuration plus the admin key and `extra` TOML (limits, tiers, storage...).
+pub fn admin_config(upstream: SocketAddr, dir: &std::path::Path, extra: &str) -> String {
+    format!("{}\n[admin]\nkey_hash = \"{ADMIN_HASH}\"\n\n{extra}\n", config(upstream, dir))
+}
+
+/// `[prices.MODEL]` for every chat model of `config_text`: budgets need one for each.
+pub fn prices_for_chat_models(config_text: &str, input: f64, output: f64) -> String {
+    let parsed: toml::Table = config_text.parse().unwrap();
+    let mut out = String::new();
+    for m in parsed["models"].as_array().unwrap() {
+        if m.get("kind").and_then(|k| k.as_str()) == Some("embedding") {
+            continue;
+        }
+        let name = m["name"].as_str().unwrap();
+        out.push_str(&format!("[prices.\"{name}\"]\ninput = {input:?}\noutput = {output:?}\n\n"));
+    }
+    out
+}
+
+/// The configuration form of a key's hash (`sha256:<hex>`).
+pub fn key_hash(secret: &str) -> String {
+    format!("sha256:{}", hex::encode(ring::digest::digest(&ring::digest::SHA256, secret.as_bytes())))
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Sleeps into the next UTC window of `period` seconds when fewer than `margin` seconds of the
+/// current one are left, so a test's counters all land in one window.
+pub async fn avoid_window_end(period: u64, margin: u64) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let into = now.as_secs() % period;
+    if into + margin >= period {
+        let left = Duration::from_secs(period - into) - Duration::from_nanos(u64::from(now.subsec_nanos()));
+        tokio::time::sleep(left + Duration::from_millis(50)).await;
+    }
+}
+
+impl Daemon {
+    /// A URL on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.admin, path)
+    }
+
+    /// Stops the daemon gracefully (SIGTERM), checks it exited cleanly, and hands back its
+    /// directory (configuration, audit log, storage) for a restart.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.signal("TERM");
+        let Self { mut child, dir, .. } = self;
+        let status = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.unwrap().unwrap();
+        assert!(status.success(), "exit status {status}");
+        dir
+    }
+}
+
+/// A request with arbitrary headers (and no implicit `authorization`).
+pub async fn request_with(method: &str, url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Reply {
+    let mut b = http::Request::builder().method(method).uri(url).header("content-type", "application/json");
+    for (name, value) in headers {
+        b = b.header(*name, *value);
+    }
+    let resp = client().request(b.body(Full::new(body.into())).unwrap()).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+}
+
+/// A request through `client` (to reuse one keep-alive connection).
+pub async fn request_on(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    method: &str,
+    url: &str,
+    key: Option<&str>,
+    body: impl Into<Bytes>,
+) -> Reply {
+    let mut b = http::Request::builder().method(method).uri(url).header("content-type", "application/json");
+    if let Some(k) = key {
+        b = b.header("authorization", format!("Bearer {k}"));
+    }
+    let resp = client.request(b.body(Full::new(body.into())).unwrap()).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body }
+}
+
+/// Sends `head` (the request line and headers, without the blank line) and `body` over a new
+/// TCP connection with `connection: close`; returns the status (0 when the server closed
+/// without answering) and the whole raw response.
+pub async fn raw_request(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = head.to_vec();
+    req.extend_from_slice(format!("\r\nconnection: close\r\ncontent-length: {}\r\n\r\n", body.len()).as_bytes());
+    req.extend_from_slice(body);
+    // The server may answer and close before reading everything (a header too large).
+    let _ = s.write_all(&req).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    let status = std::str::from_utf8(out.get(9..12).unwrap_or_default()).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, out)
+}
+
+/// Base64url without padding (JWT segments).
+pub fn b64url(bytes: &[u8]) -> String {
+    base64_with(bytes, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false)
+}
+
+/// Standard base64 with padding (`Authorization: Basic`).
+pub fn b64(bytes: &[u8]) -> String {
+    base64_with(bytes, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true)
+}
+
+fn base64_with(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else if pad {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A throw-away OpenLDAP `slapd` with the fixtures of `smartflow-policy/tests/ldap` (alice,
+/// bob, the `svc` account, three groups); killed on drop. The same skip rule as the policy
+/// crate's LDAP tests: without slapd a test prints a note and passes, unless
+/// `SMARTFLOW_REQUIRE_SLAPD=1`.
+pub struct Slapd {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+const SLAPD: &str = "/usr/sbin/slapd";
+const LDAPADD: &str = "/usr/bin/ldapadd";
+
+impl Slapd {
+    /// A fresh directory server, or `None` (after a note on stderr) when slapd is not installed.
+    pub fn start() -> Option<Self> {
+        if !std::path::Path::new(SLAPD).exists() || !std::path::Path::new(LDAPADD).exists() {
+            let why = format!("{SLAPD} or {LDAPADD} is missing: run scripts/slapd-test-deps.sh");
+            if std::env::var("SMARTFLOW_REQUIRE_SLAPD").as_deref() == Ok("1") {
+                panic!("SMARTFLOW_REQUIRE_SLAPD=1 but {why}");
+            }
+            eprintln!("skipping LDAP test: {why}");
+            return None;
+        }
+        let mut failures = Vec::new();
+        // The probed port may be taken again before slapd binds it: retry with another one.
+        for _ in 0..5 {
+            match Self::try_start() {
+                Ok(slapd) => return Some(slapd),
+                Err(log) => failures.push(log),
+            }
+        }
+        panic!("slapd did not start: {failures:#?}");
+    }
+
+    fn try_start() -> Result<Self, String> {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../smartflow-policy/tests/ldap");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("db")).unwrap();
+        let template = std::fs::read_to_string(fixtures.join("slapd.conf.in")).unwrap();
+        let conf = dir.path().join("slapd.conf");
+        std::fs::write(&conf, template.replace("@DIR@", dir.path().to_str().unwrap())).unwrap();
+        let log = dir.path().join("slapd.log");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(SLAPD)
+            .arg("-f")
+            .arg(&conf)
+            .args(["-h", &format!("ldap://127.0.0.1:{port}/"), "-d", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut slapd = Self { child: Some(child), port, _dir: dir };
+        if !slapd.wait_ready() {
+            slapd.stop();
+            return Err(std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        let out = std::process::Command::new(LDAPADD)
+            .args(["-x", "-H", &slapd.url(), "-D", "cn=admin,dc=example,dc=org", "-w", "admin-secret", "-f"])
+            .arg(fixtures.join("fixtures.ldif"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ldapadd failed: {}", String::from_utf8_lossy(&out.stderr));
+        Ok(slapd)
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        for _ in 0..500 {
+            match self.child.as_mut().map(std::process::Child::try_wait) {
+                Some(Ok(None)) => {}
+                _ => return false,
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Creates a stored key through the admin API; returns its secret and id.
+pub async fn create_key(d: &Daemon, spec: &Value) -> (String, String) {
+    let r = request("POST", &d.admin_url("/api/keys"), Some(ADMIN_KEY), spec.to_string()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
+    (v["key"].as_str().unwrap().to_owned(), v["record"]["id"].as_str().unwrap().to_owned())
+}

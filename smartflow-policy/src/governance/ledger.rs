@@ -4,19 +4,25 @@
 //! involved, taken in one global order — so concurrent requests can never together pass a limit
 //! that each alone would respect. Settlement swaps each reservation for the actual amount.
 //!
-//! Counters are written to sled at settlement (sled persists them within its flush interval and
-//! on [`Ledger::flush`]) and read back the first time a key is touched after a restart.
+//! Settled counters are written behind to sled (within [`persist::INTERVAL`], then on disk
+//! within sled's flush interval, and at once on [`Ledger::flush`]) and read back the first time
+//! a key is touched after a restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::persist::{self, Persist};
 use super::spec::Period;
 use super::window::{Window, window};
 
 const SHARDS: usize = 32;
 
-/// One shard: counters by key.
-type Shard = HashMap<Arc<str>, Counter>;
+/// One shard: counters by key, and which changed since they were last written to sled.
+#[derive(Default)]
+struct Shard {
+    counters: HashMap<Arc<str>, Counter>,
+    dirty: HashSet<Arc<str>>,
+}
 
 /// One counter's state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -113,9 +119,12 @@ impl Ledger {
         Self { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), store: None }
     }
 
-    /// Counters persisted in `tree`.
-    pub fn persistent(tree: sled::Tree) -> Self {
-        Self { store: Some(tree), ..Self::in_memory() }
+    /// Counters persisted in `tree`, written behind by a background thread (see
+    /// [`persist`](super::persist)).
+    pub fn persistent(tree: sled::Tree) -> std::io::Result<Arc<Self>> {
+        let ledger = Arc::new(Self { store: Some(tree), ..Self::in_memory() });
+        persist::spawn(&ledger, "smartflow-limits")?;
+        Ok(ledger)
     }
 
     /// Reserves every charge, or none: the first enforced charge that would pass its limit
@@ -124,10 +133,10 @@ impl Ledger {
         let shard_of: Vec<usize> = charges.iter().map(|c| shard(&c.key)).collect();
         let mut guards = self.lock(&shard_of);
         let mut levels = vec![Level::default(); charges.len()];
-        for (s, map) in guards.iter_mut() {
+        for (s, shard) in guards.iter_mut() {
             for (i, c) in charges.iter().enumerate().filter(|(i, _)| shard_of.get(*i) == Some(s)) {
                 let w = window(c.period, now);
-                let counter = self.current(map, &c.key, w);
+                let counter = self.current(&mut shard.counters, &c.key, w);
                 let in_use = counter.used.saturating_add(counter.reserved);
                 let after = in_use.saturating_add(c.amount);
                 let over = after > c.limit;
@@ -141,10 +150,10 @@ impl Ledger {
             }
         }
         let mut held = Vec::with_capacity(charges.len());
-        for (s, map) in guards.iter_mut() {
+        for (s, shard) in guards.iter_mut() {
             for (i, c) in charges.iter().enumerate().filter(|(i, _)| shard_of.get(*i) == Some(s)) {
                 let w = window(c.period, now);
-                let counter = self.current(map, &c.key, w);
+                let counter = self.current(&mut shard.counters, &c.key, w);
                 counter.reserved = counter.reserved.saturating_add(c.amount);
                 held.push((i, Held { key: c.key.clone(), period: c.period, window: w.id, amount: c.amount }));
             }
@@ -157,27 +166,17 @@ impl Ledger {
     /// that outlived its window is charged to the current one (spend is never forgotten).
     pub fn settle(&self, now: u64, held: &[Held], actual: &[u64]) {
         let shard_of: Vec<usize> = held.iter().map(|h| shard(&h.key)).collect();
-        let mut writes = Vec::with_capacity(held.len());
-        {
-            let mut guards = self.lock(&shard_of);
-            for (s, map) in guards.iter_mut() {
-                for (i, h) in held.iter().enumerate().filter(|(i, _)| shard_of.get(*i) == Some(s)) {
-                    let counter = self.current(map, &h.key, window(h.period, now));
-                    if counter.window == h.window {
-                        counter.reserved = counter.reserved.saturating_sub(h.amount);
-                    }
-                    let spent = actual.get(i).copied().unwrap_or(0);
-                    counter.used = counter.used.saturating_add(spent);
-                    if spent > 0 {
-                        writes.push((h.key.clone(), *counter));
-                    }
+        let mut guards = self.lock(&shard_of);
+        for (s, shard) in guards.iter_mut() {
+            for (i, h) in held.iter().enumerate().filter(|(i, _)| shard_of.get(*i) == Some(s)) {
+                let counter = self.current(&mut shard.counters, &h.key, window(h.period, now));
+                if counter.window == h.window {
+                    counter.reserved = counter.reserved.saturating_sub(h.amount);
                 }
-            }
-        }
-        if let Some(tree) = &self.store {
-            for (key, counter) in writes {
-                if let Err(e) = tree.insert(key.as_bytes(), &encode(&counter)[..]) {
-                    tracing::error!(error = %e, "cannot persist a usage counter");
+                let spent = actual.get(i).copied().unwrap_or(0);
+                counter.used = counter.used.saturating_add(spent);
+                if spent > 0 && self.store.is_some() {
+                    shard.dirty.insert(h.key.clone());
                 }
             }
         }
@@ -187,23 +186,24 @@ impl Ledger {
     pub fn get(&self, now: u64, key: &str, period: Period) -> Counter {
         let key: Arc<str> = Arc::from(key);
         let Some(m) = self.shards.get(shard(&key)) else { return Counter::default() };
-        let mut map = m.lock().unwrap_or_else(PoisonError::into_inner);
-        *self.current(&mut map, &key, window(period, now))
+        let mut guard = m.lock().unwrap_or_else(PoisonError::into_inner);
+        *self.current(&mut guard.counters, &key, window(period, now))
     }
 
     /// Every counter whose key starts with `prefix`, as it stands now.
     pub fn scan(&self, prefix: &str) -> Vec<(Arc<str>, Counter)> {
         let mut out = Vec::new();
         for s in self.shards.iter() {
-            let map = s.lock().unwrap_or_else(PoisonError::into_inner);
-            out.extend(map.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, c)| (k.clone(), *c)));
+            let guard = s.lock().unwrap_or_else(PoisonError::into_inner);
+            out.extend(guard.counters.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, c)| (k.clone(), *c)));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
-    /// Writes sled's buffers to disk (shutdown).
+    /// Writes every settled counter to disk now (shutdown).
     pub fn flush(&self) {
+        self.persist();
         if let Some(tree) = &self.store
             && let Err(e) = tree.flush()
         {
@@ -224,7 +224,7 @@ impl Ledger {
 
     /// The counter in `map`, created (or read back from sled) on first use and rolled over to
     /// window `w` if it belongs to an earlier one.
-    fn current<'m>(&self, map: &'m mut Shard, key: &Arc<str>, w: Window) -> &'m mut Counter {
+    fn current<'m>(&self, map: &'m mut HashMap<Arc<str>, Counter>, key: &Arc<str>, w: Window) -> &'m mut Counter {
         let counter = map.entry(key.clone()).or_insert_with(|| self.load(key, w.id));
         if counter.window != w.id {
             *counter = Counter { window: w.id, used: 0, reserved: 0 };
@@ -238,6 +238,19 @@ impl Ledger {
             Some(c) if c.window == window => Counter { reserved: 0, ..c },
             _ => Counter { window, used: 0, reserved: 0 },
         }
+    }
+}
+
+impl Persist for Ledger {
+    fn persist(&self) {
+        let Some(tree) = &self.store else { return };
+        let mut rows: Vec<(Arc<str>, Vec<u8>)> = Vec::new();
+        for s in self.shards.iter() {
+            let mut guard = s.lock().unwrap_or_else(PoisonError::into_inner);
+            let Shard { counters, dirty } = &mut *guard;
+            rows.extend(dirty.drain().filter_map(|k| counters.get(&k).map(|c| (k, encode(c).to_vec()))));
+        }
+        persist::write_batch(tree, rows.iter().map(|(k, v)| (k.as_ref(), v.clone())));
     }
 }
 
@@ -332,13 +345,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = sled::open(dir.path()).unwrap();
         {
-            let l = Ledger::persistent(db.open_tree("limits").unwrap());
+            let l = Ledger::persistent(db.open_tree("limits").unwrap()).unwrap();
             let (held, _) = l.reserve(NOW, &[charge("a", 100, 50), charge("b", 100, 5)]).unwrap();
             l.settle(NOW, &held, &[42, 0]);
             let _ = l.reserve(NOW, &[charge("a", 100, 10)]).unwrap();
             l.flush();
         }
-        let l = Ledger::persistent(db.open_tree("limits").unwrap());
+        let l = Ledger::persistent(db.open_tree("limits").unwrap()).unwrap();
         assert_eq!(l.get(NOW, "a", Period::Minute), Counter { window: NOW / 60, used: 42, reserved: 0 });
         assert_eq!(l.get(NOW + 60, "a", Period::Minute).used, 0, "the next window starts empty");
     }

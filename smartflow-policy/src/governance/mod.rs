@@ -8,10 +8,12 @@
 //! - [`prices`]: per-model prices and costs.
 //! - [`tokens`]: prompt token counting per model family.
 //! - [`usage`]: per-day usage totals for reporting.
+//! - [`persist`]: the background writer that keeps counters in sled off the request path.
 //! - [`governor`]: the [`Governor`] policy that ties them together.
 
 pub mod governor;
 pub mod ledger;
+pub mod persist;
 pub mod prices;
 pub mod rules;
 pub mod spec;

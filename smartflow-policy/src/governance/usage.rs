@@ -1,14 +1,15 @@
 //! `UsageBook`: requests, tokens and spend per key, user, team and department per UTC day —
 //! what `/api/usage` reports, whether or not any limit applies. Today's totals live in memory;
-//! every change is written to sled, and earlier days are read from sled.
+//! every change is written behind to sled, and earlier days are read from sled.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use smartflow_core::Principal;
 use smartflow_core::types::TokenUsage;
 
+use super::persist::{self, Persist};
 use super::rules::ScopeAttr;
 use super::spec::NanoUsd;
 
@@ -66,8 +67,16 @@ pub const DIMENSIONS: [ScopeAttr; 4] = [ScopeAttr::Key, ScopeAttr::User, ScopeAt
 /// Per-day usage totals.
 #[derive(Debug, Default)]
 pub struct UsageBook {
-    today: Mutex<(u64, HashMap<String, UsageTotals>)>,
+    today: Mutex<Today>,
     store: Option<sled::Tree>,
+}
+
+/// Today's rows, and which changed since they were last written.
+#[derive(Debug, Default)]
+struct Today {
+    day: u64,
+    rows: HashMap<String, UsageTotals>,
+    dirty: std::collections::HashSet<String>,
 }
 
 impl UsageBook {
@@ -76,9 +85,11 @@ impl UsageBook {
         Self::default()
     }
 
-    /// A book persisted in `tree`.
-    pub fn persistent(tree: sled::Tree) -> Self {
-        Self { store: Some(tree), ..Self::default() }
+    /// A book persisted in `tree`, written behind by a background thread.
+    pub fn persistent(tree: sled::Tree) -> std::io::Result<Arc<Self>> {
+        let book = Arc::new(Self { store: Some(tree), ..Self::default() });
+        persist::spawn(&book, "smartflow-usage")?;
+        Ok(book)
     }
 
     /// Adds one settled request by `p` (at Unix second `now`).
@@ -94,30 +105,26 @@ impl UsageBook {
             return;
         }
         let day = now / DAY;
-        let mut writes = Vec::with_capacity(DIMENSIONS.len());
-        {
-            let mut guard = self.today.lock().unwrap_or_else(PoisonError::into_inner);
-            let (current, map) = &mut *guard;
-            if *current != day {
-                *current = day;
-                map.clear();
-            }
-            for dim in DIMENSIONS {
-                let Some(value) = dim.value(p, "") else { continue };
-                let key = row_key(day, dim, value);
-                let totals = match map.get_mut(&key) {
-                    Some(t) => t,
-                    None => map.entry(key.clone()).or_insert_with(|| self.load(&key)),
-                };
-                totals.add(&delta);
-                writes.push((key, *totals));
-            }
+        let mut guard = self.today.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.day != day {
+            // Yesterday's rows are in sled (written behind); write what is still dirty first.
+            self.write_dirty(&mut guard);
+            guard.day = day;
+            guard.rows.clear();
         }
-        if let Some(tree) = &self.store {
-            for (key, totals) in writes {
-                if let Err(e) = tree.insert(key.as_bytes(), &totals.encode()[..]) {
-                    tracing::error!(error = %e, "cannot persist usage totals");
+        for dim in DIMENSIONS {
+            let Some(value) = dim.value(p, "") else { continue };
+            let key = row_key(day, dim, value);
+            let totals = match guard.rows.get_mut(&key) {
+                Some(t) => t,
+                None => {
+                    let loaded = self.load(&key);
+                    guard.rows.entry(key.clone()).or_insert(loaded)
                 }
+            };
+            totals.add(&delta);
+            if self.store.is_some() {
+                guard.dirty.insert(key);
             }
         }
     }
@@ -130,20 +137,31 @@ impl UsageBook {
             let key = row_key(day, dim, value);
             let cached = {
                 let guard = self.today.lock().unwrap_or_else(PoisonError::into_inner);
-                if guard.0 == day { guard.1.get(&key).copied() } else { None }
+                if guard.day == day { guard.rows.get(&key).copied() } else { None }
             };
             sum.add(&cached.unwrap_or_else(|| self.load(&key)));
         }
         sum
     }
 
-    /// Writes sled's buffers to disk (shutdown).
+    /// Writes every recorded total to disk now (shutdown).
     pub fn flush(&self) {
+        self.persist();
         if let Some(tree) = &self.store
             && let Err(e) = tree.flush()
         {
             tracing::error!(error = %e, "cannot flush usage totals");
         }
+    }
+
+    fn write_dirty(&self, today: &mut Today) {
+        let Some(tree) = &self.store else { return };
+        let rows: Vec<(String, Vec<u8>)> = today
+            .dirty
+            .drain()
+            .filter_map(|k| today.rows.get(&k).map(|t| t.encode().to_vec()).map(|v| (k, v)))
+            .collect();
+        persist::write_batch(tree, rows.iter().map(|(k, v)| (k.as_str(), v.clone())));
     }
 
     fn load(&self, key: &str) -> UsageTotals {
@@ -152,6 +170,13 @@ impl UsageBook {
             .and_then(|t| t.get(key.as_bytes()).ok().flatten())
             .and_then(|v| UsageTotals::decode(&v))
             .unwrap_or_default()
+    }
+}
+
+impl Persist for UsageBook {
+    fn persist(&self) {
+        let mut guard = self.today.lock().unwrap_or_else(PoisonError::into_inner);
+        self.write_dirty(&mut guard);
     }
 }
 
@@ -173,13 +198,14 @@ mod tests {
         p.team = Some("red".into());
         let usage = TokenUsage { input: 10, output: 5, ..TokenUsage::default() };
         {
-            let book = UsageBook::persistent(db.open_tree("usage").unwrap());
+            let book = UsageBook::persistent(db.open_tree("usage").unwrap()).unwrap();
             book.record(NOW - DAY, &p, true, &usage, NanoUsd(100));
             book.record(NOW, &p, true, &usage, NanoUsd(100));
             book.record(NOW, &p, false, &TokenUsage::default(), NanoUsd(0));
             assert_eq!(book.totals(NOW, ScopeAttr::Team, "red", 1).requests, 1);
+            book.flush();
         }
-        let book = UsageBook::persistent(db.open_tree("usage").unwrap());
+        let book = UsageBook::persistent(db.open_tree("usage").unwrap()).unwrap();
         let two_days = book.totals(NOW, ScopeAttr::Key, "k1", 2);
         assert_eq!((two_days.requests, two_days.input_tokens, two_days.spend_nano_usd), (2, 20, 200));
         assert_eq!(book.totals(NOW, ScopeAttr::User, "k1", 2), UsageTotals::default());

@@ -120,24 +120,24 @@ async fn serve(
             Ok(reply(StatusCode::CREATED, &WithSecret { key: &secret, record: &record }))
         }
         (Route::Key(id), Method::GET) => {
-            let record = store.get(&decode(id, false)?).map_err(store_error)?;
+            let record = store.get(&decode(id)?).map_err(store_error)?;
             record.map(|r| reply(StatusCode::OK, &r)).ok_or_else(|| store_error(KeyStoreError::NotFound))
         }
         (Route::Key(id), Method::PATCH) => {
             let patch = parse::<KeyPatch>(body)?;
-            let record = store.update(&decode(id, false)?, patch).await.map_err(store_error)?;
+            let record = store.update(&decode(id)?, patch).await.map_err(store_error)?;
             Ok(reply(StatusCode::OK, &record))
         }
         (Route::Key(id), Method::DELETE) => {
-            let record = store.revoke(&decode(id, false)?).await.map_err(store_error)?;
+            let record = store.revoke(&decode(id)?).await.map_err(store_error)?;
             Ok(reply(StatusCode::OK, &json!({ "revoked": true, "id": record.id })))
         }
         (Route::Rotate(id), Method::POST) => {
-            let (record, secret) = store.rotate(&decode(id, false)?).await.map_err(store_error)?;
+            let (record, secret) = store.rotate(&decode(id)?).await.map_err(store_error)?;
             Ok(reply(StatusCode::CREATED, &WithSecret { key: &secret, record: &record }))
         }
         (Route::RevokeBy(field, value), Method::DELETE) => {
-            let value = decode(value, false)?;
+            let value = decode(value)?;
             check_str(field.name(), &value).map_err(store_error)?;
             let count = store.revoke_where(field, &value).await.map_err(store_error)?;
             Ok(reply(StatusCode::OK, &json!({ field.name(): value, "revoked_keys": count })))
@@ -152,10 +152,9 @@ async fn serve(
 /// The `GET /api/keys` filter from the query string; unknown parameters are refused.
 fn filter(query: Option<&str>) -> Result<KeyFilter, AdminReply> {
     let mut f = KeyFilter::default();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = decode(value, true)?;
-        match decode(name, true)?.as_str() {
+    for (name, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let value = value.into_owned();
+        match name.as_ref() {
             "user" => f.user = Some(value),
             "team" => f.team = Some(value),
             "department" => f.department = Some(value),
@@ -184,32 +183,12 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminReply> {
     })
 }
 
-/// Percent-decodes a path segment or query component (`+` is a space in queries).
-fn decode(text: &str, plus_is_space: bool) -> Result<String, AdminReply> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hi = bytes.get(i + 1).copied().and_then(hex);
-                let lo = bytes.get(i + 2).copied().and_then(hex);
-                let (Some(hi), Some(lo)) = (hi, lo) else { return Err(bad("malformed percent-encoding", "path")) };
-                out.push((hi << 4) | lo);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad("percent-encoding is not UTF-8", "path"))
+/// Percent-decodes a path segment (strict UTF-8).
+fn decode(text: &str) -> Result<String, AdminReply> {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| bad("percent-encoding is not UTF-8", "path"))
 }
 
 fn reply<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> AdminReply {
