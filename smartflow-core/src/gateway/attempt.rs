@@ -14,15 +14,23 @@ use crate::error::{Error, ErrorKind};
 use crate::router::{AttemptReport, RoutePlan, Target};
 use crate::types::{ModelKind, RequestContext};
 
+/// The model-access check: first in pre-flight (before any policy reserves quota for a request
+/// that cannot be served) and again when routing (whatever a policy rewrote the model to).
+pub(super) fn check_access(ctx: &RequestContext, model: &str) -> Result<(), Error> {
+    if ctx.principal.may_use(model) {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::PermissionDenied, "this key may not use the model")
+            .with_param("model")
+            .with_code("model_not_allowed"))
+    }
+}
+
 impl Gateway {
     /// The router's plan for `model`, after checking the caller may use it (any router, the same
     /// rule): a model outside the principal's list is a 403 wherever the name came from.
     pub(super) fn plan(&self, ctx: &RequestContext, model: &str, kind: ModelKind) -> Result<RoutePlan, Error> {
-        if !ctx.principal.may_use(model) {
-            return Err(Error::new(ErrorKind::PermissionDenied, "this key may not use the model")
-                .with_param("model")
-                .with_code("model_not_allowed"));
-        }
+        check_access(ctx, model)?;
         self.inner.router.plan(ctx, model, kind)
     }
 

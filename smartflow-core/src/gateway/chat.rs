@@ -70,6 +70,7 @@ impl Gateway {
     /// Validation, request policies and cache lookup: everything before routing.
     pub(super) async fn preflight(&self, p: &mut Pending, req: &mut ChatRequest) -> Result<Preflight, Error> {
         req.validate()?;
+        super::attempt::check_access(&p.ctx, &req.model)?;
         match self.inner.policies.on_request(&mut p.ctx, req).await {
             Decision::Continue => {}
             Decision::Deny(d) => return Err(d.to_error()),

@@ -26,6 +26,7 @@ impl Gateway {
         p: &mut Pending,
         req: &mut EmbeddingRequest,
     ) -> Result<Served<EmbeddingResponse>, Error> {
+        super::attempt::check_access(&p.ctx, &req.model)?;
         match self.inner.policies.on_embedding_request(&mut p.ctx, req).await {
             Decision::Continue => {}
             Decision::Deny(d) => return Err(d.to_error()),

@@ -295,13 +295,14 @@ fn denial(source: &Source, level: &Level, charge: &Charge) -> Denial {
     d
 }
 
-/// `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` from the tightest rate limit of each.
+/// `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` from the tightest enforced rate limit
+/// of each (audit-only rules never show: they do not limit anything).
 fn set_headers(ctx: &mut RequestContext, sources: &[Source], levels: &[Level]) {
     for (metric, suffix) in [(Metric::Requests, "requests"), (Metric::Tokens, "tokens")] {
         let tightest = sources
             .iter()
             .zip(levels)
-            .filter(|(s, _)| s.limit.metric == metric && s.limit.kind == LimitKind::Rate)
+            .filter(|(s, _)| s.enforce && s.limit.metric == metric && s.limit.kind == LimitKind::Rate)
             .min_by_key(|(_, l)| l.remaining());
         if let Some((_, level)) = tightest {
             let headers = &mut ctx.response_headers;
