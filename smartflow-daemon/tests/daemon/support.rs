@@ -442,128 +442,20 @@ pub async fn raw_request(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, Ve
 
 /// Base64url without padding (JWT segments).
 pub fn b64url(bytes: &[u8]) -> String {
-    base64_with(bytes, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false)
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Standard base64 with padding (`Authorization: Basic`).
 pub fn b64(bytes: &[u8]) -> String {
-    base64_with(bytes, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn base64_with(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else if pad {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// A throw-away OpenLDAP `slapd` with the fixtures of `smartflow-policy/tests/ldap` (alice,
-/// bob, the `svc` account, three groups); killed on drop. The same skip rule as the policy
-/// crate's LDAP tests: without slapd a test prints a note and passes, unless
-/// `SMARTFLOW_REQUIRE_SLAPD=1`.
-pub struct Slapd {
-    child: Option<std::process::Child>,
-    pub port: u16,
-    _dir: tempfile::TempDir,
-}
-
-const SLAPD: &str = "/usr/sbin/slapd";
-const LDAPADD: &str = "/usr/bin/ldapadd";
-
-impl Slapd {
-    /// A fresh directory server, or `None` (after a note on stderr) when slapd is not installed.
-    pub fn start() -> Option<Self> {
-        if !std::path::Path::new(SLAPD).exists() || !std::path::Path::new(LDAPADD).exists() {
-            let why = format!("{SLAPD} or {LDAPADD} is missing: run scripts/slapd-test-deps.sh");
-            if std::env::var("SMARTFLOW_REQUIRE_SLAPD").as_deref() == Ok("1") {
-                panic!("SMARTFLOW_REQUIRE_SLAPD=1 but {why}");
-            }
-            eprintln!("skipping LDAP test: {why}");
-            return None;
-        }
-        let mut failures = Vec::new();
-        // The probed port may be taken again before slapd binds it: retry with another one.
-        for _ in 0..5 {
-            match Self::try_start() {
-                Ok(slapd) => return Some(slapd),
-                Err(log) => failures.push(log),
-            }
-        }
-        panic!("slapd did not start: {failures:#?}");
-    }
-
-    fn try_start() -> Result<Self, String> {
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../smartflow-policy/tests/ldap");
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("db")).unwrap();
-        let template = std::fs::read_to_string(fixtures.join("slapd.conf.in")).unwrap();
-        let conf = dir.path().join("slapd.conf");
-        std::fs::write(&conf, template.replace("@DIR@", dir.path().to_str().unwrap())).unwrap();
-        let log = dir.path().join("slapd.log");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(SLAPD)
-            .arg("-f")
-            .arg(&conf)
-            .args(["-h", &format!("ldap://127.0.0.1:{port}/"), "-d", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut slapd = Self { child: Some(child), port, _dir: dir };
-        if !slapd.wait_ready() {
-            slapd.stop();
-            return Err(std::fs::read_to_string(&log).unwrap_or_default());
-        }
-        let out = std::process::Command::new(LDAPADD)
-            .args(["-x", "-H", &slapd.url(), "-D", "cn=admin,dc=example,dc=org", "-w", "admin-secret", "-f"])
-            .arg(fixtures.join("fixtures.ldif"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ldapadd failed: {}", String::from_utf8_lossy(&out.stderr));
-        Ok(slapd)
-    }
-
-    fn wait_ready(&mut self) -> bool {
-        for _ in 0..500 {
-            match self.child.as_mut().map(std::process::Child::try_wait) {
-                Some(Ok(None)) => {}
-                _ => return false,
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    pub fn url(&self) -> String {
-        format!("ldap://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+/// The shared slapd harness (same skip rule as the policy crate's LDAP tests).
+#[path = "../../../smartflow-policy/tests/ldap/slapd.rs"]
+mod slapd;
+pub(crate) use slapd::Slapd;
 
 /// Creates a stored key through the admin API; returns its secret and id.
 pub async fn create_key(d: &Daemon, spec: &Value) -> (String, String) {
