@@ -2,13 +2,14 @@
 # Runs every test: the Rust workspace (unit, integration against the real daemon, doc tests,
 # examples built), then the official `openai` and `anthropic` Python SDKs against a real smartflowd.
 # Needs: a Rust toolchain, python3 (the SDK is installed into target/sdk-venv from PyPI), openssl
-# (RSA keys for the JWT tests) and Debian's slapd (installed here when missing, for the LDAP tests
-# against a real directory).
+# (RSA keys for the JWT tests, TLS certificates for the syslog tests) and Debian's slapd and rsyslog
+# (installed here when missing, for the LDAP and syslog tests against the real servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/slapd-test-deps.sh
-export SMARTFLOW_REQUIRE_SLAPD=1
+./scripts/rsyslog-test-deps.sh
+export SMARTFLOW_REQUIRE_SLAPD=1 SMARTFLOW_REQUIRE_RSYSLOG=1
 cargo test --workspace
 
 OPENAI_VERSION="${OPENAI_VERSION:-3.54.0}"

@@ -17,6 +17,13 @@ pub struct AuditRecord {
     pub timestamp_ms: u64,
     /// The request id.
     pub request_id: String,
+    /// The W3C trace id (32 hex digits).
+    pub trace_id: String,
+    /// The gateway's span id in that trace (16 hex digits).
+    pub span_id: String,
+    /// The caller's span (from its `traceparent`), the parent of ours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
     /// `chat`, `embeddings`, `messages`, `tool_call`.
     pub endpoint: &'static str,
     /// Who called.
@@ -39,6 +46,9 @@ pub struct AuditRecord {
     pub cache: Option<String>,
     /// Tokens used, when known.
     pub usage: Option<TokenUsage>,
+    /// What the request cost in nano-dollars, when priced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_nano_usd: Option<u64>,
     /// Total latency in milliseconds.
     pub latency_ms: f64,
     /// Time to the first byte of the answer (streams), in milliseconds.
@@ -72,6 +82,13 @@ impl AuditRecord {
 pub trait Audit: Send + Sync + 'static {
     /// The sink's name, for logs and metrics.
     fn name(&self) -> &str;
+
+    /// Whether the sink can take records now. A fail-closed sink that cannot (its disk is full,
+    /// its directory unwritable) returns the error the client should get (503), and the gateway
+    /// refuses requests before serving them — streams included. Default: always ready.
+    fn ready(&self) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Records one outcome. An error means the record could not be made durable.
     async fn record(&self, record: &AuditRecord) -> Result<(), Error>;

@@ -22,6 +22,11 @@ pub struct ProviderCall<'a> {
     pub upstream_model: &'a str,
     /// The gateway's request id, forwarded for correlation.
     pub request_id: &'a str,
+    /// The W3C `traceparent` to send upstream (the request's trace, the gateway's span as the
+    /// parent; see [`TraceContext::traceparent`](crate::types::TraceContext::traceparent)), so
+    /// the provider's spans join the caller's trace. HTTP providers send it as the `traceparent`
+    /// header; an empty or malformed value is not sent.
+    pub traceparent: &'a str,
 }
 
 /// One embeddings call to a provider.
@@ -33,6 +38,15 @@ pub struct EmbedCall<'a> {
     pub upstream_model: &'a str,
     /// The gateway's request id.
     pub request_id: &'a str,
+    /// The W3C `traceparent` to send upstream (see [`ProviderCall::traceparent`]).
+    pub traceparent: &'a str,
+}
+
+/// The `traceparent` header of an upstream request; `None` (nothing sent) for an empty value
+/// or one a header cannot carry.
+pub(crate) fn traceparent_header(value: &str) -> Option<(http::HeaderName, http::HeaderValue)> {
+    let value = http::HeaderValue::from_str(value).ok().filter(|v| !v.is_empty())?;
+    Some((http::HeaderName::from_static("traceparent"), value))
 }
 
 /// An upstream LLM API.

@@ -145,7 +145,15 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) 
     )
     .with_key_limits(Arc::new(KeyLimitSource { fixed: g.key_limits.clone(), store: stores.keys.clone() }));
 
-    let mut builder = Gateway::builder()
+    let mut builder = Gateway::builder();
+    if let Some(v) = &stores.verified {
+        // First: a fail-closed stream refuses before any other sink records.
+        builder = builder.shared_audit(v.clone());
+    }
+    for sink in &stores.remote {
+        builder = builder.shared_audit(sink.clone());
+    }
+    let mut builder = builder
         .authenticator(identity)
         .router(table)
         .policy(governor)

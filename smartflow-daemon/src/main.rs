@@ -33,6 +33,31 @@ enum Command {
     /// Virtual keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The verified audit stream.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify a stream directory: every changed, missing, reordered or inserted record and a
+    /// torn tail are reported with their position; exit status 1 when anything does not hold.
+    Verify {
+        /// A configuration file with an [audit.verified] section.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The stream directory (instead of the configuration's).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The HMAC key as `env:NAME` or `file:PATH` (instead of the configuration's).
+        #[arg(long)]
+        hmac_key: Option<String>,
+        /// The Ed25519 public key (hex) to check checkpoint signatures with.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Generate an HMAC key and an Ed25519 signing seed for [audit.verified].
+    Keygen,
 }
 
 #[derive(clap::Args)]
@@ -154,6 +179,10 @@ fn main() -> ExitCode {
             commands::serve::main(&args.config, overrides)
         }
         Command::Check { config } => commands::check::main(&config),
+        Command::Audit(AuditCommand::Verify { config, dir, hmac_key, public_key }) => {
+            commands::audit::verify_main(commands::audit::VerifyArgs { config, dir, hmac_key, public_key })
+        }
+        Command::Audit(AuditCommand::Keygen) => commands::audit::keygen(),
         Command::Keys(KeysCommand::Hash { key }) => commands::keys::hash(key),
         Command::Keys(KeysCommand::Generate) => commands::keys::generate(),
         Command::Keys(KeysCommand::Create(c)) => {

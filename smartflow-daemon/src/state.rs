@@ -9,6 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use smartflow_core::Gateway;
 use smartflow_policy::audit::MetricsAudit;
+use smartflow_policy::audit::sink_metrics::{SinkCollector, SinkSources};
 
 use crate::config::{Config, Overrides};
 
@@ -45,8 +46,9 @@ pub type SharedSlot = Arc<std::sync::OnceLock<std::sync::Weak<Shared>>>;
 
 /// A metrics registry with the daemon's own metrics registered beside the gateway's: the reload
 /// counter, and target health read from the current gateway through `slot` at scrape time.
-pub fn metrics() -> (Arc<MetricsAudit>, Family<ReloadLabels, Counter>, SharedSlot) {
+pub fn metrics(sinks: SinkSources) -> (Arc<MetricsAudit>, Family<ReloadLabels, Counter>, SharedSlot) {
     let mut metrics = MetricsAudit::new();
+    metrics.registry_mut().register_collector(Box::new(SinkCollector::new(sinks)));
     let reloads = Family::<ReloadLabels, Counter>::default();
     metrics.registry_mut().register("config_reloads", "Configuration reloads by result", reloads.clone());
     let slot: SharedSlot = Arc::default();

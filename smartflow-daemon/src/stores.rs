@@ -1,12 +1,22 @@
-//! `Stores`: the embedded sled database and what lives in it — virtual keys, limit counters and
-//! usage totals. Opened once per process (sled holds a lock on its directory) and shared by
-//! every configuration generation, so reloads keep keys and counts.
+//! `Stores`: what lives as long as the process, shared by every configuration generation — the
+//! embedded sled database (virtual keys, limit counters, usage totals; sled holds a lock on its
+//! directory) and the audit sinks that own files or queues (the verified stream's chain head,
+//! remote sinks' spools): two generations must never write them at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use smartflow_policy::audit::delivery::Delivery;
+use smartflow_policy::audit::delivery::DeliveryConfig;
+use smartflow_policy::audit::otlp::{OtlpMetrics, OtlpTraces};
+use smartflow_policy::audit::sink_metrics::SinkSources;
+use smartflow_policy::audit::splunk::SplunkHec;
+use smartflow_policy::audit::syslog::Syslog;
+use smartflow_policy::audit::verified::VerifiedAudit;
 use smartflow_policy::governance::ledger::Ledger;
+
+use crate::config::AuditConfig;
 use smartflow_policy::governance::usage::UsageBook;
 use smartflow_policy::identity::KeyStore;
 
@@ -21,6 +31,10 @@ pub struct Stores {
     pub ledger: Arc<Ledger>,
     /// Usage totals per day.
     pub usage: Arc<UsageBook>,
+    /// The verified audit stream, when configured.
+    pub verified: Option<Arc<VerifiedAudit>>,
+    /// Remote audit sinks (Splunk, syslog, OTLP), each behind its queue and spool.
+    pub remote: Vec<Arc<Delivery>>,
     db: sled::Db,
 }
 
@@ -28,7 +42,7 @@ impl Stores {
     /// Opens (creating if needed) the database at `path`, or a temporary one. A database that
     /// cannot be opened — corrupt, or locked by another running daemon — stops the start with
     /// an error naming the directory: keys and counters are never silently replaced.
-    pub fn open(path: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn open(path: Option<&Path>, audit: Option<&AuditConfig>) -> anyhow::Result<Self> {
         let db = match path {
             Some(p) => sled::Config::new().path(p).flush_every_ms(Some(200)).open().with_context(|| {
                 format!(
@@ -42,7 +56,42 @@ impl Stores {
         let keys = KeyStore::open(&db).map_err(|e| anyhow::anyhow!("cannot load the key store: {e}"))?;
         let ledger = Ledger::persistent(db.open_tree("limits")?)?;
         let usage = UsageBook::persistent(db.open_tree("usage")?)?;
-        Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, db })
+        let verified =
+            audit.and_then(|a| a.verified.as_ref()).map(|v| VerifiedAudit::open(v.config.clone())).transpose()?;
+        let mut remote = Vec::new();
+        if let Some((config, delivery)) = audit.and_then(|a| a.remote.splunk.clone()) {
+            let hec = SplunkHec::new(config).map_err(|e| anyhow::anyhow!("splunk: {e}"))?;
+            remote.push(Arc::new(Delivery::start(Arc::new(hec), delivery).context("splunk spool")?));
+        }
+        if let Some((config, delivery)) = audit.and_then(|a| a.remote.syslog.clone()) {
+            let syslog = Syslog::new(config).map_err(|e| anyhow::anyhow!("syslog: {e}"))?;
+            remote.push(Arc::new(Delivery::start(Arc::new(syslog), delivery).context("syslog spool")?));
+        }
+        if let Some(o) = audit.and_then(|a| a.remote.otlp.clone()) {
+            let traces = OtlpTraces::new(&o.config).map_err(|e| anyhow::anyhow!("otlp: {e}"))?;
+            remote.push(Arc::new(
+                Delivery::start(Arc::new(traces), spool_for(&o.delivery, "traces")).context("otlp spool")?,
+            ));
+            if o.metrics {
+                let metrics = OtlpMetrics::new(&o.config).map_err(|e| anyhow::anyhow!("otlp: {e}"))?;
+                remote.push(Arc::new(
+                    Delivery::start(Arc::new(metrics), spool_for(&o.delivery, "metrics")).context("otlp spool")?,
+                ));
+            }
+        }
+        Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, verified, remote, db })
+    }
+
+    /// What `/metrics` reports about the audit sinks.
+    pub fn sink_sources(&self) -> SinkSources {
+        SinkSources {
+            remote: self
+                .remote
+                .iter()
+                .map(|d| (smartflow_core::Audit::name(d.as_ref()).to_owned(), d.stats()))
+                .collect(),
+            verified: self.verified.clone(),
+        }
     }
 
     /// Writes everything to disk (shutdown).
@@ -53,4 +102,9 @@ impl Stores {
             tracing::error!(error = %e, "cannot flush the store");
         }
     }
+}
+
+/// One signal's delivery settings: its own subdirectory of the configured spool.
+fn spool_for(d: &DeliveryConfig, signal: &str) -> DeliveryConfig {
+    DeliveryConfig { spool_dir: d.spool_dir.as_ref().map(|p| p.join(signal)), ..d.clone() }
 }

@@ -70,6 +70,7 @@ impl Gateway {
     /// Validation, request policies and cache lookup: everything before routing.
     pub(super) async fn preflight(&self, p: &mut Pending, req: &mut ChatRequest) -> Result<Preflight, Error> {
         req.validate()?;
+        self.audit_ready()?;
         super::attempt::check_access(&p.ctx, &req.model)?;
         match self.inner.policies.on_request(&mut p.ctx, req).await {
             Decision::Continue => {}
@@ -97,8 +98,11 @@ impl Gateway {
     /// Calls the plan's targets until one answers (see [`Gateway::attempt`]).
     async fn call_chat(&self, ctx: &RequestContext, req: &ChatRequest) -> Result<(ChatResponse, Arc<Target>), Error> {
         let plan = self.plan(ctx, &req.model, ModelKind::Chat)?;
+        let traceparent = ctx.trace.traceparent();
+        let traceparent = traceparent.as_str();
         self.attempt(plan, |target| async move {
-            let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };
+            let call =
+                ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id, traceparent };
             target.provider.chat(call).await
         })
         .await
@@ -112,9 +116,16 @@ impl Gateway {
         req: &ChatRequest,
     ) -> Result<(ChatChunk, ChunkStream, Arc<Target>), Error> {
         let plan = self.plan(ctx, &req.model, ModelKind::Chat)?;
+        let traceparent = ctx.trace.traceparent();
+        let traceparent = traceparent.as_str();
         let ((first, rest), target) = self
             .attempt(plan, |target| async move {
-                let call = ProviderCall { request: req, upstream_model: &target.model, request_id: &ctx.request_id };
+                let call = ProviderCall {
+                    request: req,
+                    upstream_model: &target.model,
+                    request_id: &ctx.request_id,
+                    traceparent,
+                };
                 let mut stream = target.provider.chat_stream(call).await?;
                 match stream.next().await {
                     Some(Ok(first)) => Ok((first, stream)),

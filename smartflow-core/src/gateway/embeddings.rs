@@ -26,6 +26,7 @@ impl Gateway {
         p: &mut Pending,
         req: &mut EmbeddingRequest,
     ) -> Result<Served<EmbeddingResponse>, Error> {
+        self.audit_ready()?;
         super::attempt::check_access(&p.ctx, &req.model)?;
         match self.inner.policies.on_embedding_request(&mut p.ctx, req).await {
             Decision::Continue => {}
@@ -37,9 +38,12 @@ impl Gateway {
         p.prompt_bytes = req.texts().iter().map(|t| t.len()).sum();
         let plan = self.plan(&p.ctx, &req.model, ModelKind::Embedding)?;
         let (ctx, request) = (&p.ctx, &*req);
+        let traceparent = ctx.trace.traceparent();
+        let traceparent = traceparent.as_str();
         let (mut resp, target) = self
             .attempt(plan, |target| async move {
-                let call = EmbedCall { request, upstream_model: &target.model, request_id: &ctx.request_id };
+                let call =
+                    EmbedCall { request, upstream_model: &target.model, request_id: &ctx.request_id, traceparent };
                 target.provider.embed(call).await
             })
             .await?;

@@ -103,6 +103,11 @@ impl Gateway {
         let _ = pending.finish(result).await;
     }
 
+    /// Whether every audit sink can take records (fail-closed sinks refuse requests when not).
+    pub fn audit_ready(&self) -> Result<(), Error> {
+        self.inner.audits.iter().try_for_each(|sink| sink.ready())
+    }
+
     /// Flushes every audit sink; call it before the process exits.
     pub async fn flush_audit(&self) -> Result<(), Error> {
         let mut result = Ok(());

@@ -86,6 +86,9 @@ impl Pending {
         Some(AuditRecord {
             timestamp_ms: AuditRecord::unix_ms(self.ctx.started_at),
             request_id: self.ctx.request_id.clone(),
+            trace_id: self.ctx.trace.trace_id_hex(),
+            span_id: self.ctx.trace.span_id_hex(),
+            parent_span_id: self.ctx.trace.parent_span_id.map(hex::encode),
             endpoint: self.ctx.endpoint.label(),
             principal: self.ctx.principal.clone(),
             model: self.model.clone(),
@@ -97,6 +100,7 @@ impl Pending {
             decisions: std::mem::take(&mut self.ctx.decisions),
             cache: self.cache.map(|c| c.label().to_owned()),
             usage: self.usage,
+            cost_nano_usd: Some(self.ctx.cost_nano_usd.load(std::sync::atomic::Ordering::Relaxed)).filter(|&c| c > 0),
             latency_ms: AuditRecord::ms(elapsed),
             ttfb_ms: self.ttfb.map(AuditRecord::ms),
             prompt: self.prompt.take(),

@@ -318,7 +318,7 @@ mod tests {
         let p = MockProvider::new("mock", MockConfig { behavior: MockBehavior::Echo, ..MockConfig::default() });
         let text = "  Héllo,\n wörld\t[EMAIL_1]  ";
         let r = req(text);
-        let call = ProviderCall { request: &r, upstream_model: "echo", request_id: "1" };
+        let call = ProviderCall { request: &r, upstream_model: "echo", request_id: "1", traceparent: "" };
         let full = p.chat(call).await.unwrap();
         assert_eq!(full.choices[0].message.text().as_deref(), Some(text));
         let chunks: Vec<_> = p.chat_stream(call).await.unwrap().collect().await;

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-use super::Principal;
+use super::{Principal, TraceContext};
 use crate::policy::PolicyDecision;
 
 /// Which API the request came in on.
@@ -62,6 +62,11 @@ pub struct RequestContext {
     pub response_headers: http::HeaderMap,
     /// Per-request state of policies and callers.
     pub extensions: http::Extensions,
+    /// The W3C trace this request belongs to (continued from `traceparent`, or new).
+    pub trace: TraceContext,
+    /// What the request cost in nano-dollars, set by the policy that prices it (at settlement)
+    /// for the audit record; 0 when unpriced.
+    pub cost_nano_usd: std::sync::atomic::AtomicU64,
 }
 
 impl RequestContext {
@@ -76,6 +81,8 @@ impl RequestContext {
             decisions: Vec::new(),
             response_headers: http::HeaderMap::new(),
             extensions: http::Extensions::new(),
+            trace: TraceContext::new_root(),
+            cost_nano_usd: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }

@@ -9,6 +9,7 @@ mod embedding;
 mod model;
 mod principal;
 mod tool;
+mod trace;
 mod usage;
 pub mod validate;
 
@@ -19,6 +20,7 @@ pub use embedding::{EmbeddingRequest, EmbeddingResponse, EmbeddingUsage};
 pub use model::{ModelInfo, ModelKind};
 pub use principal::Principal;
 pub use tool::{ToolCall, ToolResult};
+pub use trace::TraceContext;
 pub use usage::{TokenUsage, Usage};
 
 /// A JSON object whose fields Smartflow does not model; kept to preserve pass-through.

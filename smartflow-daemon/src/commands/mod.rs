@@ -1,5 +1,6 @@
 //! The subcommands of `smartflowd`.
 
+pub mod audit;
 pub mod check;
 pub mod key_admin;
 pub mod keys;

@@ -29,8 +29,8 @@ pub fn main(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
 /// Runs the daemon until a termination signal.
 pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
     crate::logging::init(&config.log);
-    let (metrics, reloads, slot) = state::metrics();
-    let stores = Arc::new(crate::stores::Stores::open(config.storage.as_deref())?);
+    let stores = Arc::new(crate::stores::Stores::open(config.storage.as_deref(), Some(&config.audit))?);
+    let (metrics, reloads, slot) = state::metrics(stores.sink_sources());
     if config.storage.is_none() {
         tracing::warn!("no [storage] path: keys created through the admin API and usage counters last only until exit");
     }

@@ -278,7 +278,7 @@ pub(super) fn identity(c: &Ctx<'_>, raw: &RawConfig) -> Result<IdentityConfig, C
             config.starttls = l.starttls;
             if let Some(p) = &l.bind_password {
                 config.bind_password =
-                    Some(secret::resolve(p.get_ref()).or_else(|e| c.err(p.span(), "ldap.bind_password", e))?);
+                    Some(secret::resolve(c.path, p.get_ref()).or_else(|e| c.err(p.span(), "ldap.bind_password", e))?);
             }
             if let Some(f) = &l.user_filter {
                 config.user_filter.clone_from(f);

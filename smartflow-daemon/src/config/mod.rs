@@ -2,6 +2,7 @@
 //! validated into [`Config`], the runtime form with no "not loaded yet" options. Every error
 //! names the file, the line and the key.
 
+mod audit;
 mod governance;
 mod raw;
 mod secret;
@@ -16,6 +17,13 @@ use smartflow_core::ModelKind;
 use smartflow_core::providers::MockConfig;
 use smartflow_core::routing::{BreakerConfig, RetryPolicy, Strategy};
 use smartflow_policy::identity::{KeyHash, StaticKey};
+
+/// Resolves a secret reference (`env:NAME` or `file:PATH`, relative to the working directory).
+pub fn resolve_secret(reference: &str) -> Result<SecretString, String> {
+    secret::resolve(Path::new("./."), reference)
+}
+
+pub use audit::key_bytes;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -130,7 +138,66 @@ pub struct AuditConfig {
     pub sink: AuditSink,
     /// Record prompt and completion text.
     pub record_prompts: bool,
+    /// The verified (hash-chained) stream, if configured.
+    pub verified: Option<VerifiedSettings>,
+    /// Remote sinks (Splunk HEC, syslog, OTLP).
+    pub remote: RemoteSinks,
 }
+
+/// Remote audit sinks and how each is fed. They live as long as the process (their spools must
+/// not have two writers), so changing them takes a restart.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteSinks {
+    /// Splunk HTTP Event Collector.
+    pub splunk:
+        Option<(smartflow_policy::audit::splunk::SplunkConfig, smartflow_policy::audit::delivery::DeliveryConfig)>,
+    /// Syslog (RFC 5424 / CEF over UDP, TCP, TLS).
+    pub syslog:
+        Option<(smartflow_policy::audit::syslog::SyslogConfig, smartflow_policy::audit::delivery::DeliveryConfig)>,
+    /// OpenTelemetry over OTLP/HTTP.
+    pub otlp: Option<OtlpSettings>,
+}
+
+/// `[audit.otlp]`, resolved.
+#[derive(Debug, Clone)]
+pub struct OtlpSettings {
+    /// Collector and headers.
+    pub config: smartflow_policy::audit::otlp::OtlpConfig,
+    /// Also export the GenAI metrics.
+    pub metrics: bool,
+    /// Queue, batching, spool (one per signal: traces and metrics spool apart).
+    pub delivery: smartflow_policy::audit::delivery::DeliveryConfig,
+}
+
+impl PartialEq for RemoteSinks {
+    fn eq(&self, other: &Self) -> bool {
+        // Secrets are redacted in Debug output; everything else is compared.
+        format!("{self:?}") == format!("{other:?}")
+    }
+}
+
+impl Eq for RemoteSinks {}
+
+/// `[audit.verified]`, resolved (the keys are read; they are never printed).
+#[derive(Clone)]
+pub struct VerifiedSettings {
+    /// The stream's settings.
+    pub config: smartflow_policy::audit::verified::VerifiedConfig,
+}
+
+impl std::fmt::Debug for VerifiedSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.config.fmt(f)
+    }
+}
+
+impl PartialEq for VerifiedSettings {
+    fn eq(&self, other: &Self) -> bool {
+        self.config.dir == other.config.dir
+    }
+}
+
+impl Eq for VerifiedSettings {}
 
 /// The audit sink.
 #[derive(Debug, Clone, PartialEq, Eq)]

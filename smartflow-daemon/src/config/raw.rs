@@ -230,6 +230,86 @@ pub(crate) struct RawAudit {
     pub(crate) path: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) record_prompts: bool,
+    pub(crate) verified: Option<RawVerified>,
+    pub(crate) splunk: Option<RawSplunk>,
+    pub(crate) syslog: Option<RawSyslog>,
+    pub(crate) otlp: Option<RawOtlp>,
+}
+
+/// `[audit.<sink>.delivery]`: queue, batching and spool of a remote sink.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDelivery {
+    pub(crate) queue: Option<Spanned<u64>>,
+    pub(crate) batch: Option<Spanned<u64>>,
+    pub(crate) linger: Option<Spanned<String>>,
+    pub(crate) spool_dir: Option<Spanned<String>>,
+    pub(crate) spool_max_bytes: Option<Spanned<u64>>,
+}
+
+/// `[audit.splunk]`: Splunk HTTP Event Collector.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSplunk {
+    pub(crate) url: Spanned<String>,
+    pub(crate) token: Spanned<String>,
+    pub(crate) index: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) sourcetype: Option<String>,
+    pub(crate) host: Option<String>,
+    #[serde(default)]
+    pub(crate) ack: bool,
+    pub(crate) ack_timeout: Option<Spanned<String>>,
+    pub(crate) timeout: Option<Spanned<String>>,
+    pub(crate) ca_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) delivery: RawDelivery,
+}
+
+/// `[audit.syslog]`: RFC 5424 over UDP, TCP or TLS.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSyslog {
+    pub(crate) address: Spanned<String>,
+    pub(crate) transport: Option<Spanned<String>>,
+    pub(crate) format: Option<Spanned<String>>,
+    pub(crate) facility: Option<Spanned<String>>,
+    pub(crate) app_name: Option<String>,
+    pub(crate) hostname: Option<String>,
+    pub(crate) ca_file: Option<Spanned<String>>,
+    pub(crate) server_name: Option<String>,
+    #[serde(default)]
+    pub(crate) delivery: RawDelivery,
+}
+
+/// `[audit.otlp]`: OpenTelemetry traces over OTLP/HTTP.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOtlp {
+    pub(crate) endpoint: Spanned<String>,
+    #[serde(default)]
+    pub(crate) headers: std::collections::BTreeMap<String, Spanned<String>>,
+    pub(crate) service_name: Option<String>,
+    pub(crate) ca_file: Option<Spanned<String>>,
+    pub(crate) metrics: Option<bool>,
+    #[serde(default)]
+    pub(crate) delivery: RawDelivery,
+}
+
+/// `[audit.verified]`: the tamper-evident stream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVerified {
+    pub(crate) dir: Spanned<String>,
+    pub(crate) hmac_key: Spanned<String>,
+    pub(crate) signing_key: Option<Spanned<String>>,
+    pub(crate) fsync: Option<Spanned<String>>,
+    pub(crate) fsync_every: Option<Spanned<u64>>,
+    pub(crate) fsync_interval: Option<Spanned<String>>,
+    pub(crate) on_failure: Option<Spanned<String>>,
+    pub(crate) max_segment_bytes: Option<Spanned<u64>>,
+    pub(crate) max_segment_age: Option<Spanned<String>>,
+    pub(crate) checkpoint_every: Option<Spanned<u64>>,
 }
 
 /// `[[keys]]`: a virtual key, by hash.

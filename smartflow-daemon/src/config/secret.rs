@@ -6,7 +6,7 @@ use secrecy::SecretString;
 /// Largest secret file accepted; reading stops there (so `file:/dev/zero` cannot hang start-up).
 const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
-fn read_bounded(path: &str) -> std::io::Result<Option<String>> {
+fn read_bounded(path: &std::path::Path) -> std::io::Result<Option<String>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes)?;
@@ -16,8 +16,9 @@ fn read_bounded(path: &str) -> std::io::Result<Option<String>> {
     Ok(String::from_utf8(bytes).ok())
 }
 
-/// Resolves a reference; the error names the reference, never a value.
-pub(crate) fn resolve(reference: &str) -> Result<SecretString, String> {
+/// Resolves a reference; a relative `file:` path is relative to the directory of the
+/// configuration file `config`. The error names the reference, never a value.
+pub(crate) fn resolve(config: &std::path::Path, reference: &str) -> Result<SecretString, String> {
     if let Some(name) = reference.strip_prefix("env:") {
         return match std::env::var(name) {
             Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_owned())),
@@ -26,7 +27,8 @@ pub(crate) fn resolve(reference: &str) -> Result<SecretString, String> {
         };
     }
     if let Some(path) = reference.strip_prefix("file:") {
-        return match read_bounded(path) {
+        let full = super::governance::relative_to(config, path);
+        return match read_bounded(&full) {
             Ok(Some(v)) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_owned())),
             Ok(Some(_)) => Err(format!("secret file {path} is empty")),
             Ok(None) => Err(format!("secret file {path} is larger than {MAX_SECRET_BYTES} bytes or not UTF-8")),
@@ -47,10 +49,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k");
         std::fs::write(&p, "s3cret\n").unwrap();
-        assert_eq!(resolve(&format!("file:{}", p.display())).unwrap().expose_secret(), "s3cret");
-        let e = resolve("sk-live-abcdef").unwrap_err();
+        assert_eq!(
+            resolve(std::path::Path::new("x.toml"), &format!("file:{}", p.display())).unwrap().expose_secret(),
+            "s3cret"
+        );
+        let e = resolve(std::path::Path::new("x.toml"), "sk-live-abcdef").unwrap_err();
         assert!(!e.contains("sk-live-abcdef"));
-        assert!(resolve("env:SMARTFLOW_TEST_SURELY_UNSET_VAR").unwrap_err().contains("not set"));
-        assert!(resolve("file:/dev/zero").unwrap_err().contains("larger than"));
+        assert!(
+            resolve(std::path::Path::new("x.toml"), "env:SMARTFLOW_TEST_SURELY_UNSET_VAR")
+                .unwrap_err()
+                .contains("not set")
+        );
+        assert!(resolve(std::path::Path::new("x.toml"), "file:/dev/zero").unwrap_err().contains("larger than"));
     }
 }

@@ -141,6 +141,12 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
             }
         },
         record_prompts: raw.audit.record_prompts,
+        verified: super::audit::verified(&c, raw.audit.verified.as_ref())?,
+        remote: super::RemoteSinks {
+            splunk: super::audit::splunk(&c, raw.audit.splunk.as_ref())?,
+            syslog: super::audit::syslog(&c, raw.audit.syslog.as_ref())?,
+            otlp: super::audit::otlp(&c, raw.audit.otlp.as_ref())?,
+        },
     };
 
     let mut key_limits = std::collections::HashMap::new();
@@ -365,7 +371,7 @@ fn bedrock_settings(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<Dialect, C
     let secret = |v: &Option<Spanned<String>>, field: &str| -> Result<secrecy::SecretString, ConfigError> {
         match v {
             None => c.err(p.name.span(), &key(field), "a bedrock provider needs it (env:NAME or file:PATH)"),
-            Some(r) => secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key(field), e)),
+            Some(r) => secret::resolve(c.path, r.get_ref()).or_else(|e| c.err(r.span(), &key(field), e)),
         }
     };
     use secrecy::ExposeSecret as _;
@@ -529,7 +535,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
             };
             let api_key = match p.api_key.as_ref() {
                 None => None,
-                Some(r) => Some(secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key("api_key"), e))?),
+                Some(r) => Some(secret::resolve(c.path, r.get_ref()).or_else(|e| c.err(r.span(), &key("api_key"), e))?),
             };
             let proxy = match p.proxy.as_ref() {
                 None => None,
@@ -542,8 +548,8 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 (None, _) => None,
                 (Some(r), false) => return c.err(r.span(), &key("proxy_credentials"), "needs proxy"),
                 (Some(r), true) => {
-                    let secret =
-                        secret::resolve(r.get_ref()).or_else(|e| c.err(r.span(), &key("proxy_credentials"), e))?;
+                    let secret = secret::resolve(c.path, r.get_ref())
+                        .or_else(|e| c.err(r.span(), &key("proxy_credentials"), e))?;
                     if !secrecy::ExposeSecret::expose_secret(&secret).contains(':') {
                         return c.err(r.span(), &key("proxy_credentials"), "the secret must be user:password");
                     }

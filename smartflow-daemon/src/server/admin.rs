@@ -23,6 +23,7 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/metrics", false),
     ("GET", "/api/status", true),
     ("POST", "/api/config/reload", true),
+    ("POST", "/api/audit/verify", true),
     ("GET", "/api/me", true),
     ("GET", "/api/me/usage", true),
     ("GET", "/api/usage", true),
@@ -83,6 +84,7 @@ async fn api(shared: &Shared, req: Request<Incoming>, request_id: &str) -> Respo
         }
         (&Method::GET, "/api/usage") => usage(shared, &caller, query, false, request_id),
         (&Method::GET, "/api/status") => status(shared, request_id),
+        (&Method::POST, "/api/audit/verify") => audit_verify(shared, request_id).await,
         (&Method::POST, "/api/config/reload") => match crate::reload::reload(shared).await {
             Ok(generation) => respond::json(
                 StatusCode::OK,
@@ -135,5 +137,21 @@ fn usage(shared: &Shared, caller: &Principal, query: Option<&str>, own: bool, re
     match crate::server::usage::report(shared, caller, query, own) {
         Ok(body) => respond::json(StatusCode::OK, body.to_string(), request_id),
         Err(e) => respond::error(&e, request_id),
+    }
+}
+
+/// `POST /api/audit/verify`: the same check as `smartflowd audit verify`, on the running
+/// stream as it stands.
+async fn audit_verify(shared: &Shared, request_id: &str) -> Response<Body> {
+    let Some(stream) = shared.stores.verified.clone() else {
+        let e = Error::new(ErrorKind::NotFound, "no [audit.verified] stream is configured").with_code("not_configured");
+        return respond::error(&e, request_id);
+    };
+    match tokio::task::spawn_blocking(move || stream.verify_live()).await {
+        Ok(Ok(r)) => {
+            let body = serde_json::json!({"ok": r.ok(), "report": r});
+            respond::json(StatusCode::OK, body.to_string(), request_id)
+        }
+        _ => respond::error(&Error::internal("the audit stream could not be read"), request_id),
     }
 }

@@ -112,7 +112,9 @@ pub(super) async fn admit<T>(
     let gateway = shared.gateway.load_full();
     let (parts, body) = req.into_parts();
     let principal = principal(&gateway, &parts.headers, request_id, endpoint).await?;
-    let ctx = RequestContext::new(request_id, principal, endpoint);
+    let mut ctx = RequestContext::new(request_id, principal, endpoint);
+    let traceparent = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
+    ctx.trace = smartflow_core::TraceContext::from_traceparent(traceparent);
     let overrides = validate::reject_upstream_overrides_outside_body(parts.uri.query(), &parts.headers);
     let parsed = match overrides {
         Err(e) => Err(e),

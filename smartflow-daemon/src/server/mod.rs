@@ -105,6 +105,8 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 fn readiness(shared: &Shared, request_id: &str) -> http::Response<Body> {
     if shared.draining.load(Ordering::Relaxed) {
         respond::json(StatusCode::SERVICE_UNAVAILABLE, &b"{\"status\":\"draining\"}"[..], request_id)
+    } else if shared.gateway.load().audit_ready().is_err() {
+        respond::json(StatusCode::SERVICE_UNAVAILABLE, &b"{\"status\":\"audit_unavailable\"}"[..], request_id)
     } else {
         respond::json(StatusCode::OK, &b"{\"status\":\"ready\"}"[..], request_id)
     }

@@ -9,6 +9,7 @@
     reason = "test support code: a failed set-up step is a failed test"
 )]
 
+mod audit;
 mod cancel;
 mod chat;
 mod conformance;

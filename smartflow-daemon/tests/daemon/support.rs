@@ -464,3 +464,263 @@ pub async fn create_key(d: &Daemon, spec: &Value) -> (String, String) {
     let v = r.json();
     (v["key"].as_str().unwrap().to_owned(), v["record"]["id"].as_str().unwrap().to_owned())
 }
+
+// ---- Audit helpers ---------------------------------------------------------------------------
+
+/// Everything a daemon wrote to stdout and stderr, collected as it runs.
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Logs {
+    /// The output so far.
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn collect(&self, mut from: impl tokio::io::AsyncRead + Unpin + Send + 'static) {
+        let logs = self.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt as _;
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = from.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                logs.0.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+    }
+}
+
+impl Daemon {
+    /// [`Daemon::start_with`], with `env` added to the daemon's environment and everything it
+    /// writes to stdout and stderr kept in the returned [`Logs`].
+    pub async fn start_logged(dir: tempfile::TempDir, config_text: &str, env: &[(&str, &str)]) -> (Self, Logs) {
+        let config_path = dir.path().join("smartflow.toml");
+        std::fs::write(&config_path, config_text).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smartflowd"))
+            .args(["serve", "--config"])
+            .arg(&config_path)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let logs = Logs::default();
+        logs.collect(child.stderr.take().unwrap());
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut banner = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut banner)).await;
+        assert!(matches!(read, Ok(Ok(n)) if n > 0), "daemon did not start: {read:?}; its output: {}", logs.text());
+        logs.0.lock().unwrap().push_str(&banner);
+        let field = |name: &str| -> SocketAddr {
+            banner.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap().parse().unwrap()
+        };
+        let (addr, admin) = (field("data="), field("admin="));
+        logs.collect(stdout);
+        (Self { child, addr, admin, dir, config_path }, logs)
+    }
+
+    /// Kills the daemon with SIGKILL (no shutdown of any kind), waits for it to be gone, and
+    /// hands back its directory.
+    pub async fn kill(self) -> tempfile::TempDir {
+        self.signal("KILL");
+        let Self { mut child, dir, .. } = self;
+        let status = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.unwrap().unwrap();
+        assert!(!status.success(), "a killed daemon exited cleanly: {status}");
+        dir
+    }
+
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = request("GET", &self.url("/metrics"), None, "").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    }
+}
+
+/// The value of one series (`name` or `name{labels}`, exactly as rendered) in `/metrics` text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.split_whitespace().next()?.parse().ok())
+}
+
+/// `n` random bytes as hex.
+pub fn random_hex(n: usize) -> String {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = vec![0u8; n];
+    ring::rand::SystemRandom::new().fill(&mut bytes).unwrap();
+    hex::encode(bytes)
+}
+
+/// One run of `smartflowd audit verify`.
+pub struct VerifyRun {
+    /// The exit status.
+    pub code: i32,
+    /// The JSON report printed on stdout.
+    pub report: Value,
+    pub stderr: String,
+}
+
+/// Runs `smartflowd audit verify ARGS` with `env` added to its environment.
+pub async fn audit_verify_cli(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> VerifyRun {
+    let out = Command::new(env!("CARGO_BIN_EXE_smartflowd"))
+        .args(["audit", "verify"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}\n{stderr}"));
+    VerifyRun { code: out.status.code().expect("killed by a signal"), report, stderr }
+}
+
+/// The segment files of a verified stream directory, oldest first.
+pub fn segment_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("segment-") && n.ends_with(".log"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The audit records (`body` of every `record` line) of a verified stream, in order.
+pub fn stream_records(dir: &std::path::Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    for file in segment_files(dir) {
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}: {e}: {line}", file.display()));
+            if v["kind"] == "record" {
+                out.push(v["body"].clone());
+            }
+        }
+    }
+    out
+}
+
+/// One request a [`Hec`] received.
+#[derive(Debug, Clone)]
+pub struct HecRequest {
+    pub path: String,
+    pub authorization: Option<String>,
+    pub body: String,
+    /// What it answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct HecState {
+    down: std::sync::atomic::AtomicBool,
+    requests: std::sync::Mutex<Vec<HecRequest>>,
+}
+
+/// A minimal Splunk HTTP Event Collector: records every request (keep-alive HTTP/1.1 with a
+/// `content-length` body) and answers `{"text":"Success","code":0}`, or 503 while down.
+pub struct Hec {
+    pub addr: SocketAddr,
+    state: std::sync::Arc<HecState>,
+}
+
+impl Hec {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = std::sync::Arc::new(HecState::default());
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(hec_connection(stream, shared.clone()));
+            }
+        });
+        Self { addr, state }
+    }
+
+    /// While `down`, every request is answered 503 (and not counted as received).
+    pub fn set_down(&self, down: bool) {
+        self.state.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every request so far, answered or refused.
+    pub fn requests(&self) -> Vec<HecRequest> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The event envelopes of every accepted request, in the order received.
+    pub fn events(&self) -> Vec<Value> {
+        self.requests()
+            .iter()
+            .filter(|r| r.status == 200)
+            .flat_map(|r| r.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>())
+            .collect()
+    }
+
+    /// Waits until `done(events)` holds (at most 8 s); returns the events.
+    pub async fn wait_for(&self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let until = tokio::time::Instant::now() + Duration::from_secs(8);
+        loop {
+            let events = self.events();
+            if done(&events) {
+                return events;
+            }
+            assert!(
+                tokio::time::Instant::now() < until,
+                "the HEC receiver got only {} events: {events:?}",
+                events.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn hec_connection(stream: tokio::net::TcpStream, state: std::sync::Arc<HecState>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = BufReader::new(stream);
+    loop {
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            match stream.read_line(&mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\r\n" || line == "\n" => break,
+                Ok(_) => head.push(line.trim_end().to_owned()),
+            }
+        }
+        let Some(request_line) = head.first() else { return };
+        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let header = |name: &str| {
+            head.iter().skip(1).find_map(|h| {
+                let (n, v) = h.split_once(':')?;
+                n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+        };
+        let length: usize = header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let mut body = vec![0u8; length];
+        if stream.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let down = state.down.load(std::sync::atomic::Ordering::SeqCst);
+        let (status, reply) =
+            if down { (503, r#"{"text":"Server is busy","code":9}"#) } else { (200, r#"{"text":"Success","code":0}"#) };
+        state.requests.lock().unwrap().push(HecRequest {
+            path,
+            authorization: header("authorization"),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status,
+        });
+        let reason = if status == 200 { "OK" } else { "Service Unavailable" };
+        let response = format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
+            reply.len()
+        );
+        if stream.get_mut().write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}

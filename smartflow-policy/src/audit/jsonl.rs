@@ -139,6 +139,9 @@ mod tests {
         AuditRecord {
             timestamp_ms: 1,
             request_id: id.to_owned(),
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: "b7ad6b7169203331".into(),
+            parent_span_id: None,
             endpoint: "chat",
             principal: std::sync::Arc::new(Principal::new("k1")),
             model: Some("m".into()),
@@ -150,6 +153,7 @@ mod tests {
             decisions: Vec::new(),
             cache: None,
             usage: None,
+            cost_nano_usd: None,
             latency_ms: 1.0,
             ttfb_ms: None,
             prompt: None,

@@ -171,7 +171,7 @@ impl Collector for TargetHealthCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let health = (self.source)();
         let mut states = encoder.encode_descriptor(
-            "smartflow_target_circuit_state",
+            "target_circuit_state",
             "Circuit breaker state per routing target (1 = current state)",
             None,
             MetricType::Gauge,
@@ -183,7 +183,7 @@ impl Collector for TargetHealthCollector {
             }
         }
         let mut latency = encoder.encode_descriptor(
-            "smartflow_target_first_byte_seconds",
+            "target_first_byte_seconds",
             "Moving average of time to first byte per routing target",
             None,
             MetricType::Gauge,
@@ -222,6 +222,9 @@ mod tests {
         let mut r = AuditRecord {
             timestamp_ms: 1,
             request_id: "r".into(),
+            trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
+            span_id: "b7ad6b7169203331".into(),
+            parent_span_id: None,
             endpoint: "chat",
             principal: std::sync::Arc::new(Principal::new("k")),
             model: Some("gpt".into()),
@@ -233,6 +236,7 @@ mod tests {
             decisions: vec![],
             cache: None,
             usage: Some(TokenUsage { input: 10, output: 5, ..TokenUsage::default() }),
+            cost_nano_usd: None,
             latency_ms: 3.0,
             ttfb_ms: None,
             prompt: None,

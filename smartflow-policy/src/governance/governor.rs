@@ -239,6 +239,7 @@ impl Policy for Governor {
                 Metric::Spend => spend.0,
             })
             .collect();
+        ctx.cost_nano_usd.store(spend.0, Ordering::Relaxed);
         let now = (self.clock)();
         self.ledger.settle(now, &reservation.held, &actual);
         self.usage.record(now, &ctx.principal, served, &usage, spend);

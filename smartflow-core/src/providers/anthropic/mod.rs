@@ -8,7 +8,7 @@ use http::{HeaderName, HeaderValue, header};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
-use crate::provider::{ChunkStream, Provider, ProviderCall};
+use crate::provider::{ChunkStream, Provider, ProviderCall, traceparent_header};
 use crate::providers::http::{EventHandler, HttpConfig, UpstreamClient, chunk_stream, retry_after};
 use crate::sse::SseEvent;
 use crate::translate::anthropic::{
@@ -88,6 +88,7 @@ impl AnthropicProvider {
             header::ACCEPT,
             HeaderValue::from_static(if stream { "text/event-stream" } else { "application/json" }),
         ));
+        headers.extend(traceparent_header(call.traceparent));
         let response = self.client.post(&self.url(), Bytes::from(body), &headers).await?;
         if response.status().is_success() {
             return Ok(response);

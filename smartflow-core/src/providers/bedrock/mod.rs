@@ -22,7 +22,7 @@ use http::{HeaderName, HeaderValue, header};
 pub use sigv4::AwsCredentials;
 
 use crate::error::Error;
-use crate::provider::{ChunkStream, Provider, ProviderCall};
+use crate::provider::{ChunkStream, Provider, ProviderCall, traceparent_header};
 use crate::providers::http::{HttpConfig, UpstreamClient, retry_after};
 use crate::translate::bedrock::{
     ConverseStreamDecoder, error_from_bedrock, from_converse_response, to_converse_request,
@@ -140,6 +140,8 @@ impl BedrockProvider {
         let mut headers: Vec<(HeaderName, HeaderValue)> =
             vec![content_type, (header::ACCEPT, HeaderValue::from_static(accept))];
         headers.extend(signature);
+        // Not signed (SigV4 covers only the headers it lists), so tracing never breaks signing.
+        headers.extend(traceparent_header(call.traceparent));
         let url = format!("{}://{}{path}", self.endpoint.scheme, self.endpoint.host);
         let response = self.client.post(&url, Bytes::from(body), &headers).await?;
         if response.status().is_success() {

@@ -74,8 +74,11 @@ fn request() -> ChatRequest {
         .unwrap()
 }
 
+/// The `traceparent` every test call carries.
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
 fn call<'a>(req: &'a ChatRequest, model: &'a str) -> ProviderCall<'a> {
-    ProviderCall { request: req, upstream_model: model, request_id: "req-1" }
+    ProviderCall { request: req, upstream_model: model, request_id: "req-1", traceparent: TRACEPARENT }
 }
 
 /// The request line, the headers (lower-cased) and the JSON body of a raw request.
@@ -99,6 +102,7 @@ async fn chat_posts_generate_content_with_the_key_in_a_header() {
     let (line, headers, body) = split_request(&server.await.unwrap());
     assert_eq!(line, "POST /v1beta/models/gemini-2.5-flash:generateContent HTTP/1.1");
     assert!(headers.contains("x-goog-api-key: test-key-123"), "{headers}");
+    assert!(headers.contains(&format!("traceparent: {TRACEPARENT}")), "{headers}");
     assert!(headers.contains("content-type: application/json"), "{headers}");
     assert!(!line.contains("key="), "the key never goes in the URL");
     assert_eq!(body["systemInstruction"], json!({"parts": [{"text": "Be brief."}]}));

@@ -15,7 +15,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 pub use config::{OpenAiConfig, is_safe_segment};
 
 use crate::error::Error;
-use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
+use crate::provider::{ChunkStream, EmbedCall, Provider, ProviderCall, traceparent_header};
 use crate::providers::http::{UpstreamClient, chunk_stream};
 use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingResponse};
 
@@ -48,7 +48,7 @@ impl OpenAiProvider {
         Ok(Self { name: name.into(), config, client, auth })
     }
 
-    fn headers(&self, request_id: &str, accept: &'static str) -> Vec<(HeaderName, HeaderValue)> {
+    fn headers(&self, request_id: &str, traceparent: &str, accept: &'static str) -> Vec<(HeaderName, HeaderValue)> {
         let mut h = vec![
             (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
             (header::ACCEPT, HeaderValue::from_static(accept)),
@@ -56,6 +56,7 @@ impl OpenAiProvider {
         if let Ok(id) = HeaderValue::from_str(request_id) {
             h.push((HeaderName::from_static("x-request-id"), id));
         }
+        h.extend(traceparent_header(traceparent));
         h.extend(self.auth.clone());
         h
     }
@@ -66,9 +67,10 @@ impl OpenAiProvider {
         url: &str,
         body: Bytes,
         request_id: &str,
+        traceparent: &str,
         accept: &'static str,
     ) -> Result<http::Response<hyper::body::Incoming>, Error> {
-        let response = self.client.post(url, body, &self.headers(request_id, accept)).await?;
+        let response = self.client.post(url, body, &self.headers(request_id, traceparent, accept)).await?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -125,14 +127,14 @@ impl Provider for OpenAiProvider {
     async fn chat(&self, call: ProviderCall<'_>) -> Result<ChatResponse, Error> {
         let body = Self::body(&call, false)?;
         let url = self.config.url("chat/completions", call.upstream_model)?;
-        let send = self.send(&url, body, call.request_id, "application/json");
+        let send = self.send(&url, body, call.request_id, call.traceparent, "application/json");
         Ok(self.client.exchange_json(send, "chat completion").await?.1)
     }
 
     async fn chat_stream(&self, call: ProviderCall<'_>) -> Result<ChunkStream, Error> {
         let body = Self::body(&call, true)?;
         let url = self.config.url("chat/completions", call.upstream_model)?;
-        let response = self.send(&url, body, call.request_id, "text/event-stream").await?;
+        let response = self.send(&url, body, call.request_id, call.traceparent, "text/event-stream").await?;
         let is_json = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -158,7 +160,7 @@ impl Provider for OpenAiProvider {
         req.model = call.upstream_model.to_owned();
         let body = serde_json::to_vec(&req).map_err(|_| Error::internal("could not encode the upstream request"))?;
         let url = self.config.url("embeddings", call.upstream_model)?;
-        let send = self.send(&url, body.into(), call.request_id, "application/json");
+        let send = self.send(&url, body.into(), call.request_id, call.traceparent, "application/json");
         Ok(self.client.exchange_json(send, "embeddings response").await?.1)
     }
 }

@@ -22,6 +22,8 @@ use crate::providers::http::HttpConfig;
 use crate::types::{ChatChunk, ChatRequest};
 
 const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+/// The `traceparent` every test call carries.
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 /// A response body the test server sends: whole, or these bytes and then nothing, forever.
 enum Body {
@@ -99,7 +101,7 @@ fn request() -> ChatRequest {
 }
 
 fn call(req: &ChatRequest) -> ProviderCall<'_> {
-    ProviderCall { request: req, upstream_model: MODEL, request_id: "req-1" }
+    ProviderCall { request: req, upstream_model: MODEL, request_id: "req-1", traceparent: TRACEPARENT }
 }
 
 /// Checks what the server received: path, headers, body, and the signature recomputed from the
@@ -109,6 +111,7 @@ fn check_signed(seen: &Seen, path: &str, accept: &str, creds: &AwsCredentials) {
     let header = |name: &str| seen.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     assert_eq!(header("content-type"), "application/json");
     assert_eq!(header("accept"), accept);
+    assert_eq!(header("traceparent"), TRACEPARENT, "sent, and not signed");
     assert_eq!(header("x-amz-content-sha256"), sha256_hex(&seen.body));
     let body: Value = serde_json::from_slice(&seen.body).unwrap();
     assert_eq!(
