@@ -87,6 +87,7 @@ pub(super) fn verified(c: &Ctx<'_>, raw: Option<&RawVerified>) -> Result<Option<
         c.duration(&v.max_segment_age, &format!("{key}.max_segment_age"), Duration::from_secs(3600))?;
     config.checkpoint_every =
         c.number(&v.checkpoint_every, &format!("{key}.checkpoint_every"), 1_000, 1, 10_000_000)? as u64;
+    config.retention = c.opt_duration(&v.retention, &format!("{key}.retention"))?;
     Ok(Some(VerifiedSettings { config }))
 }
 

@@ -310,6 +310,7 @@ pub(crate) struct RawVerified {
     pub(crate) max_segment_bytes: Option<Spanned<u64>>,
     pub(crate) max_segment_age: Option<Spanned<String>>,
     pub(crate) checkpoint_every: Option<Spanned<u64>>,
+    pub(crate) retention: Option<Spanned<String>>,
 }
 
 /// `[[keys]]`: a virtual key, by hash.

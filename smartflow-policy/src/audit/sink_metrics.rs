@@ -84,7 +84,12 @@ impl Collector for SinkCollector {
         }
         if let Some(stream) = &self.sources.verified {
             let stats = stream.stats();
-            let counters: [(&str, &str, u64); 3] = [
+            let counters: [(&str, &str, u64); 4] = [
+                (
+                    "audit_stream_retention_blocked",
+                    "Times retention kept an old segment because it was not marked exported",
+                    stats.retention_blocked.load(Ordering::Relaxed),
+                ),
                 (
                     "audit_stream_lines",
                     "Lines appended to the verified audit stream",

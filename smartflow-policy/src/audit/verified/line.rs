@@ -20,6 +20,9 @@ pub enum LineKind {
     Checkpoint,
     /// Written after a restart that found a torn last line (a crash mid-write).
     Recovered,
+    /// Written when retention removed the oldest (exported) segments: which, up to which
+    /// sequence number, and the MAC they ended with, so the remaining stream still verifies.
+    Retention,
 }
 
 /// The fields every line has, for reading back (the body stays raw).
@@ -47,6 +50,7 @@ pub(super) fn encode(key: &hmac::Key, seq: u64, kind: LineKind, ts: u64, prev: &
         LineKind::Record => "record",
         LineKind::Checkpoint => "checkpoint",
         LineKind::Recovered => "recovered",
+        LineKind::Retention => "retention",
     };
     let mut line = Vec::with_capacity(body.len() + 200);
     line.extend_from_slice(format!("{{\"seq\":{seq},\"kind\":\"{kind}\",\"ts\":{ts},\"prev\":\"").as_bytes());

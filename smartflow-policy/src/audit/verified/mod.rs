@@ -73,6 +73,10 @@ pub struct VerifiedConfig {
     pub max_segment_age: Duration,
     /// A signed checkpoint after this many records.
     pub checkpoint_every: u64,
+    /// Remove closed segments older than this — only those marked exported (a
+    /// `<segment>.exported` file next to them, written by whatever archived them); an unexported
+    /// segment is kept and reported, never deleted silently. `None`: keep everything.
+    pub retention: Option<Duration>,
 }
 
 impl std::fmt::Debug for VerifiedConfig {
@@ -99,6 +103,7 @@ impl VerifiedConfig {
             max_segment_bytes: 64 << 20,
             max_segment_age: Duration::from_secs(3600),
             checkpoint_every: 1_000,
+            retention: None,
         }
     }
 }
@@ -124,6 +129,8 @@ pub struct VerifiedStats {
     pub write_failures: AtomicU64,
     /// fsync calls.
     pub syncs: AtomicU64,
+    /// Times retention kept an old segment because it was not marked exported.
+    pub retention_blocked: AtomicU64,
 }
 
 /// The verified stream as an audit sink.
@@ -325,6 +332,9 @@ impl VerifiedAudit {
             w.file.sync_data()?;
             let next = self.start_segment(w.seq + 1, w.prev)?;
             *w = next;
+            if let Some(age) = self.config.retention {
+                self.apply_retention(w, age)?;
+            }
         }
         if let Err(e) = self.append(w, LineKind::Record, body) {
             // Drop the writer: the next record reopens and recovers the segment.
@@ -342,6 +352,44 @@ impl VerifiedAudit {
             let _ = self.syncer.send(None);
         }
         Ok(w.seq)
+    }
+
+    /// Removes the oldest closed segments older than `age` that are marked exported, after
+    /// recording in the stream what was removed. Stops at the first segment that must stay, so
+    /// what remains is one contiguous stretch of the chain.
+    fn apply_retention(&self, w: &mut Writer, age: Duration) -> std::io::Result<()> {
+        let segments = segment::list(&self.config.dir)?;
+        let mut removable = Vec::new();
+        for (i, path) in segments.iter().enumerate() {
+            if *path == w.path {
+                break;
+            }
+            let old = std::fs::metadata(path)?.modified()?.elapsed().is_ok_and(|e| e >= age);
+            if !old {
+                break;
+            }
+            if !exported_marker(path).exists() {
+                self.stats.retention_blocked.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(segment = %path.display(), "audit retention: segment kept, it is not marked exported");
+                break;
+            }
+            let Some(next) = segments.get(i + 1) else { break };
+            removable.push((path.clone(), next.clone()));
+        }
+        let Some((_, first_kept)) = removable.last() else { return Ok(()) };
+        // The first line of the first kept segment chains to the removed stretch's last MAC.
+        let (through_seq, head) = segment::first_line_anchor(first_kept)?;
+        let names: Vec<String> =
+            removable.iter().filter_map(|(p, _)| p.file_name().and_then(|n| n.to_str()).map(str::to_owned)).collect();
+        let body = json!({"removed": names, "through_seq": through_seq, "head": head});
+        self.append(w, LineKind::Retention, body.to_string().as_bytes())?;
+        w.file.sync_data()?;
+        for (path, _) in &removable {
+            std::fs::remove_file(path)?;
+            let _ = std::fs::remove_file(exported_marker(path));
+        }
+        tracing::info!(segments = names.len(), through_seq, "audit retention removed exported segments");
+        Ok(())
     }
 
     /// Makes every line up to `seq` durable: one fsync covers every writer waiting meanwhile.
@@ -403,6 +451,13 @@ impl VerifiedAudit {
         Error::new(ErrorKind::Unavailable, "the audit trail cannot be written; the request was refused")
             .with_code("audit_unavailable")
     }
+}
+
+/// The marker that says a segment was archived and may be removed by retention.
+pub fn exported_marker(segment: &std::path::Path) -> PathBuf {
+    let mut name = segment.as_os_str().to_owned();
+    name.push(".exported");
+    PathBuf::from(name)
 }
 
 /// The text a checkpoint's Ed25519 signature covers.

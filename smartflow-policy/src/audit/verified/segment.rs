@@ -54,3 +54,12 @@ pub(super) fn recover(path: &Path) -> std::io::Result<(File, Tail)> {
     };
     Ok((file, tail))
 }
+
+/// The sequence number before the first line of the segment at `path`, and that line's `prev`
+/// (the MAC the stretch before it ended with).
+pub(super) fn first_line_anchor(path: &Path) -> std::io::Result<(u64, String)> {
+    let bytes = std::fs::read(path)?;
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let head: line::Head<'_> = serde_json::from_slice(first).map_err(std::io::Error::other)?;
+    Ok((head.seq.saturating_sub(1), head.prev.to_owned()))
+}

@@ -272,3 +272,36 @@ fn weak_keys_are_refused() {
         Err(VerifiedError::WeakKey)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_only_exported_segments_and_the_rest_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.max_segment_bytes = 4_096;
+    c.retention = Some(Duration::ZERO);
+    let audit = VerifiedAudit::open(c.clone()).unwrap();
+    for i in 0..40 {
+        audit.record(&record(i)).await.unwrap();
+    }
+    let before = segment::list(dir.path()).unwrap();
+    assert!(before.len() > 3);
+    // Nothing is marked exported: nothing is removed, and that is counted.
+    assert!(audit.stats().retention_blocked.load(Ordering::Relaxed) > 0);
+    // Mark the two oldest exported: the next rotation removes exactly those.
+    std::fs::write(exported_marker(&before[0]), b"").unwrap();
+    std::fs::write(exported_marker(&before[1]), b"").unwrap();
+    for i in 40..80 {
+        audit.record(&record(i)).await.unwrap();
+    }
+    audit.flush().await.unwrap();
+    let after = segment::list(dir.path()).unwrap();
+    assert!(!after.contains(&before[0]) && !after.contains(&before[1]));
+    assert!(after.contains(&before[2]), "the first unexported segment stays, and everything after it");
+    let r = check(dir.path());
+    assert!(r.ok(), "{:?}", r.findings);
+    assert!(r.first_seq > 1);
+    // Removing a segment by hand (no retention line) is reported.
+    std::fs::remove_file(&after[0]).unwrap();
+    let r = check(dir.path());
+    assert!(matches!(r.findings[0].problem, Problem::MissingStart { .. }), "{:?}", r.findings);
+}

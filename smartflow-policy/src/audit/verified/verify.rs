@@ -38,6 +38,12 @@ pub enum Problem {
         /// Bytes after the last complete line.
         bytes: u64,
     },
+    /// The stream does not start at sequence 1, and no retention line in it accounts for the
+    /// missing beginning (segments were removed by hand).
+    MissingStart {
+        /// The first sequence number present.
+        first_seq: u64,
+    },
 }
 
 /// One finding: where, and what.
@@ -65,6 +71,8 @@ pub struct Report {
     pub records: u64,
     /// Checkpoints among them (signatures checked when a public key was given).
     pub checkpoints: u64,
+    /// The first sequence number present (above 1 after retention removed old segments).
+    pub first_seq: u64,
     /// The last sequence number.
     pub last_seq: u64,
     /// Records after the last checkpoint: 0 for a stream sealed at a clean shutdown.
@@ -99,6 +107,8 @@ pub(super) fn verify_upto(
     let mut report = Report::default();
     let mut prev: Mac = line::GENESIS;
     let mut expected: u64 = 1;
+    let mut first: Option<(u64, Mac, String, usize)> = None;
+    let mut retained: Vec<(u64, String)> = Vec::new();
     for path in segment::list(dir)? {
         report.segments += 1;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
@@ -130,6 +140,12 @@ pub(super) fn verify_upto(
                 continue;
             };
             let own_prev = line::parse_mac(head.prev).unwrap_or(line::GENESIS);
+            if first.is_none() {
+                // The stream may start later than 1 after retention: check that at the end.
+                first = Some((head.seq, own_prev, name.clone(), n));
+                expected = head.seq;
+                prev = own_prev;
+            }
             if line::sign(&key, &own_prev, authenticated) != claimed {
                 at(n, Some(head.seq), Problem::BadMac);
             } else if head.seq != expected {
@@ -154,6 +170,11 @@ pub(super) fn verify_upto(
                         at(n, Some(head.seq), Problem::BadSignature);
                     }
                 }
+                LineKind::Retention => {
+                    if let Some(r) = retention_of(raw) {
+                        retained.push(r);
+                    }
+                }
                 LineKind::SegmentStart | LineKind::Recovered => {}
             }
             // Continue from what this line claims, so one tampering is reported once.
@@ -166,7 +187,33 @@ pub(super) fn verify_upto(
             at(lines + 1, None, Problem::TornTail { bytes: (bytes.len() - complete) as u64 });
         }
     }
+    if let Some((first_seq, first_prev, segment, line)) = first {
+        report.first_seq = first_seq;
+        let accounted =
+            retained.iter().any(|(through, head)| *through + 1 == first_seq && *head == hex::encode(first_prev));
+        if first_seq != 1 && !accounted {
+            report.findings.insert(
+                0,
+                Finding { segment, line, seq: Some(first_seq), problem: Problem::MissingStart { first_seq } },
+            );
+        }
+    }
     Ok(report)
+}
+
+/// The `(through_seq, head)` of a retention line.
+fn retention_of(raw: &[u8]) -> Option<(u64, String)> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        through_seq: u64,
+        head: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Line {
+        body: Body,
+    }
+    let parsed: Line = serde_json::from_slice(raw).ok()?;
+    Some((parsed.body.through_seq, parsed.body.head))
 }
 
 fn report_finding(findings: &mut Vec<Finding>, segment: &str, line: usize, seq: Option<u64>, problem: Problem) {
