@@ -9,4 +9,5 @@
 
 pub mod audit;
 pub mod governance;
+mod http_client;
 pub mod identity;

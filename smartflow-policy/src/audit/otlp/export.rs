@@ -1,17 +1,12 @@
 //! What both OTLP transports share: the HTTP exporter (one POST of a protobuf payload, its
 //! outcome classified the OTLP/HTTP way), the resource, and the GenAI names of a record.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderName, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt as _, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use smartflow_core::AuditRecord;
@@ -24,7 +19,7 @@ pub(super) const PROTOBUF: &str = "application/x-protobuf";
 /// Largest collector reply read.
 const MAX_REPLY_BYTES: usize = 64 << 10;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = crate::http_client::HttpsClient<Full<Bytes>>;
 
 /// POSTs payloads to one OTLP signal endpoint (`/v1/traces` or `/v1/metrics`).
 pub(super) struct Exporter {
@@ -46,7 +41,14 @@ impl Exporter {
             ],
             ..Resource::default()
         };
-        Ok(Self { uri, headers, timeout: config.timeout, client: http_client(config)?, resource })
+        Ok(Self {
+            uri,
+            headers,
+            timeout: config.timeout,
+            client: crate::http_client::client(&config.root_certificates, config.timeout, 2)
+                .map_err(OtlpError::Config)?,
+            resource,
+        })
     }
 
     /// POSTs `payload`. 2xx is sent (a protobuf reply body is returned, for partial-success
@@ -63,7 +65,10 @@ impl Exporter {
             .map_err(|e| TransportError::permanent(format!("could not build the OTLP request: {e}")))?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
-                TransportError::retryable(format!("could not reach the OTLP collector: {}", error_chain(&e)))
+                TransportError::retryable(format!(
+                    "could not reach the OTLP collector: {}",
+                    crate::http_client::error_chain(&e)
+                ))
             })?;
             let status = response.status();
             let protobuf =
@@ -87,38 +92,6 @@ impl Exporter {
         );
         Err(if retry { TransportError::retryable(message) } else { TransportError::permanent(message) })
     }
-}
-
-fn http_client(config: &OtlpConfig) -> Result<HttpClient, OtlpError> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(config.timeout));
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|_| OtlpError::Config("could not set up TLS".to_owned()))?
-        .with_root_certificates(config.root_certificates.clone())
-        .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let mut builder = Client::builder(TokioExecutor::new());
-    builder.pool_timer(TokioTimer::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(2);
-    Ok(builder.build(https))
-}
-
-/// An error and its sources (`client error (Connect): tcp connect error: Connection refused`).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 /// The instrumentation scope of everything exported.

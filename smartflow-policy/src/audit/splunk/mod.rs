@@ -29,10 +29,6 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt as _, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use smartflow_core::AuditRecord;
@@ -48,7 +44,7 @@ const MAX_REPLY_BYTES: usize = 64 << 10;
 /// Header naming the acknowledgement channel.
 const CHANNEL_HEADER: &str = "x-splunk-request-channel";
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = crate::http_client::HttpsClient<Full<Bytes>>;
 
 /// A Splunk HEC sink: encodes batches as CIM-mapped event envelopes and POSTs them.
 pub struct SplunkHec {
@@ -100,7 +96,8 @@ impl SplunkHec {
             event_uri,
             ack_uri,
             authorization,
-            client: http_client(&config)?,
+            client: crate::http_client::client(&config.root_certificates, config.timeout, 4)
+                .map_err(SplunkError::Config)?,
             token: config.token,
             channel,
             meta: EnvelopeMeta {
@@ -130,7 +127,10 @@ impl SplunkHec {
             .map_err(|e| TransportError::permanent(format!("could not build the HEC request: {e}")))?;
         let exchange = async {
             let response = self.client.request(request).await.map_err(|e| {
-                TransportError::retryable(format!("could not reach the Splunk HEC: {}", error_chain(&e)))
+                TransportError::retryable(format!(
+                    "could not reach the Splunk HEC: {}",
+                    crate::http_client::error_chain(&e)
+                ))
             })?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
@@ -214,36 +214,4 @@ impl Transport for SplunkHec {
             }
         }
     }
-}
-
-fn http_client(config: &SplunkConfig) -> Result<HttpClient, SplunkError> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(config.timeout));
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|_| SplunkError::Config("could not set up TLS".to_owned()))?
-        .with_root_certificates(config.root_certificates.clone())
-        .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let mut builder = Client::builder(TokioExecutor::new());
-    builder.pool_timer(TokioTimer::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(4);
-    Ok(builder.build(https))
-}
-
-/// An error and its sources (`client error (Connect): tcp connect error: Connection refused`).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }

@@ -9,11 +9,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Empty, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls::RootCertStore;
 use tokio::time::Instant;
 
 use super::config::{JwksSource, JwtConfig, JwtError};
@@ -25,7 +20,7 @@ pub const MAX_JWKS_BYTES: usize = 1 << 20;
 /// Connect and whole-exchange timeout of a JWKS fetch.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpClient = crate::http_client::HttpsClient<Empty<Bytes>>;
 
 /// Where refreshed keys come from.
 enum Loader {
@@ -77,7 +72,13 @@ impl KeyStore {
                 (Loader::File(path.clone()), keys, Some(Instant::now()))
             }
             JwksSource::Url(uri) => (
-                Loader::Url { uri: uri.clone(), client: Box::new(http_client(&config.root_certificates)?) },
+                Loader::Url {
+                    uri: uri.clone(),
+                    client: Box::new(
+                        crate::http_client::client(&config.root_certificates, FETCH_TIMEOUT, 1)
+                            .map_err(JwtError::Config)?,
+                    ),
+                },
                 KeySet::default(),
                 None,
             ),
@@ -203,26 +204,6 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, String> {
         return Err(too_large(path));
     }
     Ok(bytes)
-}
-
-fn http_client(roots: &Arc<RootCertStore>) -> Result<HttpClient, JwtError> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(FETCH_TIMEOUT));
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|_| JwtError::Config("could not set up TLS".to_owned()))?
-        .with_root_certificates(roots.clone())
-        .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    let mut builder = Client::builder(TokioExecutor::new());
-    builder.pool_timer(TokioTimer::new()).pool_idle_timeout(Duration::from_secs(30)).pool_max_idle_per_host(1);
-    Ok(builder.build(https))
 }
 
 /// GETs a JWKS within the fetch timeout: its body (bounded) and `Cache-Control: max-age`.
