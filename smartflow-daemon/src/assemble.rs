@@ -16,7 +16,12 @@ use smartflow_policy::governance::spec::Limit;
 use smartflow_policy::governance::{Governor, GovernorConfig, KeyLimits};
 use smartflow_policy::identity::{Identity, JwtAuthenticator, KeyStore, LdapAuthenticator, StaticKeys};
 
-use crate::config::{AuditSink, Config, Dialect, ProviderKind};
+use smartflow_core::{Enforcement, GatewayBuilder};
+use smartflow_policy::compliance::pii::{Detector, DetectorBuilder, recognizers};
+use smartflow_policy::compliance::redact::Redactor;
+use smartflow_policy::compliance::{DenyList, PiiPolicy};
+
+use crate::config::{Actions, AuditSink, Config, Dialect, Guardrail, ProviderKind};
 use crate::stores::Stores;
 
 /// Per-key limits: configuration keys first, then stored keys.
@@ -159,6 +164,9 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) 
         .policy(governor)
         .shared_audit(metrics)
         .options(GatewayOptions { record_prompts: config.audit.record_prompts });
+    for rule in &config.guardrails.rules {
+        builder = guardrail(builder, rule, config.guardrails.hash_key.as_deref().unwrap_or(&stores.hash_key))?;
+    }
     match &config.audit.sink {
         AuditSink::None => {}
         AuditSink::Stdout => builder = builder.audit(JsonLinesAudit::open(JsonLinesTarget::Stdout).await?),
@@ -170,4 +178,39 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) 
         }
     }
     Ok(builder.build()?)
+}
+
+/// Adds one `[[guardrails]]` rule to the policy stack.
+fn guardrail(builder: GatewayBuilder, rule: &Guardrail, hash_key: &[u8]) -> anyhow::Result<GatewayBuilder> {
+    Ok(match rule {
+        Guardrail::Pii { id, input, output, min_score, enforcement, subjects } => {
+            let detector = recognizers::all()
+                .into_iter()
+                .fold(Detector::builder(), DetectorBuilder::recognizer)
+                .min_score(*min_score)
+                .build()
+                .with_context(|| format!("guardrail {id}"))?;
+            let redactor = |(map, default): &Actions| Redactor::new(map.clone(), *default, hash_key);
+            let mut p = PiiPolicy::new(
+                id.clone(),
+                Arc::new(detector),
+                input.as_ref().map(redactor),
+                output.as_ref().map(redactor),
+            )
+            .for_subjects(subjects.clone());
+            if *enforcement == Enforcement::Audit {
+                p = p.audit_only();
+            }
+            builder.policy(p)
+        }
+        Guardrail::DenyList { id, patterns, input, output, enforcement, subjects } => {
+            let mut p = DenyList::new(id.clone(), patterns, *input, *output)
+                .with_context(|| format!("guardrail {id}"))?
+                .for_subjects(subjects.clone());
+            if *enforcement == Enforcement::Audit {
+                p = p.audit_only();
+            }
+            builder.policy(p)
+        }
+    })
 }

@@ -21,7 +21,6 @@ use smartflow_policy::governance::usage::UsageBook;
 use smartflow_policy::identity::KeyStore;
 
 /// The open stores.
-#[derive(Debug)]
 pub struct Stores {
     /// Where they live (`None`: a temporary database removed on exit).
     pub path: Option<PathBuf>,
@@ -35,7 +34,22 @@ pub struct Stores {
     pub verified: Option<Arc<VerifiedAudit>>,
     /// Remote audit sinks (Splunk, syslog, OTLP), each behind its queue and spool.
     pub remote: Vec<Arc<Delivery>>,
+    /// The key of the guardrails' `hash` action when `[compliance] hash_key` is not set: random,
+    /// for the life of the process (hashes are then comparable only within it).
+    pub hash_key: [u8; 32],
     db: sled::Db,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the hash key.
+        f.debug_struct("Stores")
+            .field("path", &self.path)
+            .field("keys", &self.keys)
+            .field("verified", &self.verified.is_some())
+            .field("remote", &self.remote.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Stores {
@@ -79,7 +93,10 @@ impl Stores {
                 ));
             }
         }
-        Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, verified, remote, db })
+        let mut hash_key = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut hash_key)
+            .map_err(|_| anyhow::anyhow!("no system randomness"))?;
+        Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, verified, remote, hash_key, db })
     }
 
     /// What `/metrics` reports about the audit sinks.

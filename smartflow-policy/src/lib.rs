@@ -8,6 +8,7 @@
 //!   Prometheus exposition).
 
 pub mod audit;
+pub mod compliance;
 pub mod governance;
 mod http_client;
 pub mod identity;

@@ -89,6 +89,8 @@ pub enum Action {
     WouldDeny,
     /// Answered the request itself.
     Respond,
+    /// Rewrote the request or answer (a redaction, a tokenization): recorded, not refused.
+    Redact,
 }
 
 /// One recorded decision.

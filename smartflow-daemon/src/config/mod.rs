@@ -4,6 +4,7 @@
 
 mod audit;
 mod governance;
+mod guardrails;
 mod raw;
 mod secret;
 mod validate;
@@ -52,7 +53,11 @@ pub struct Config {
     pub governance: GovernanceConfig,
     /// JWT issuers and LDAP.
     pub identity: IdentityConfig,
+    /// `[compliance]` and `[[guardrails]]`.
+    pub guardrails: GuardrailsConfig,
 }
+
+pub use guardrails::{Actions, Guardrail, GuardrailsConfig};
 
 /// Tiers, limits, budgets, prices and token counting.
 #[derive(Debug, Clone)]

@@ -37,6 +37,50 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) jwt: Vec<RawJwt>,
     pub(crate) ldap: Option<RawLdap>,
+    #[serde(default)]
+    pub(crate) guardrails: Vec<RawGuardrail>,
+    #[serde(default)]
+    pub(crate) compliance: RawCompliance,
+}
+
+/// `[compliance]`: settings every guardrail shares.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCompliance {
+    pub(crate) hash_key: Option<Spanned<String>>,
+}
+
+/// `[[guardrails]]`: one rule on one or more hooks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGuardrail {
+    pub(crate) id: Spanned<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: Spanned<String>,
+    pub(crate) hooks: Spanned<Vec<String>>,
+    pub(crate) mode: Option<Spanned<String>>,
+    pub(crate) enforcement: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) keys: Vec<String>,
+    #[serde(default)]
+    pub(crate) users: Vec<String>,
+    #[serde(default)]
+    pub(crate) teams: Vec<String>,
+    #[serde(default)]
+    pub(crate) departments: Vec<String>,
+    #[serde(default)]
+    pub(crate) models: Vec<String>,
+    // type = "pii"
+    #[serde(default)]
+    pub(crate) input_actions: std::collections::BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(crate) output_actions: std::collections::BTreeMap<String, Spanned<String>>,
+    pub(crate) min_score: Option<Spanned<f64>>,
+    // type = "deny_list"
+    #[serde(default)]
+    pub(crate) patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) keywords: Vec<String>,
 }
 
 /// `[storage]`: the embedded sled store for keys, counters and usage.

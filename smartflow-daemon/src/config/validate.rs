@@ -341,6 +341,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
     let storage = super::governance::storage(&c, &raw)?;
     let governance = super::governance::governance(&c, &raw, &models, key_limits)?;
     let identity = super::governance::identity(&c, &raw)?;
+    let guardrails = super::guardrails::guardrails(&c, &raw)?;
     Ok(Config {
         path: path.to_path_buf(),
         server,
@@ -354,6 +355,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         storage,
         governance,
         identity,
+        guardrails,
     })
 }
 

@@ -12,6 +12,7 @@
 mod audit;
 mod cancel;
 mod chat;
+mod compliance;
 mod conformance;
 mod dialects;
 mod egress;

@@ -148,5 +148,6 @@ fn action_label(action: &Action) -> &'static str {
         Action::Deny => "deny",
         Action::WouldDeny => "would_deny",
         Action::Respond => "respond",
+        Action::Redact => "redact",
     }
 }

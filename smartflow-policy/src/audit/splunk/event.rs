@@ -140,6 +140,7 @@ fn policy(record: &AuditRecord, decision: &PolicyDecision, i: usize, host: &str)
         Action::Deny => ("blocked", "deny", "high"),
         Action::WouldDeny => ("allowed", "would_deny", "medium"),
         Action::Respond => ("blocked", "respond", "informational"),
+        Action::Redact => ("allowed", "redact", "low"),
     };
     put(&mut m, "action", action);
     put(&mut m, "policy_action", verb);

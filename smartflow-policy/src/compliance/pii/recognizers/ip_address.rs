@@ -1,0 +1,158 @@
+//! IP addresses. IPv4 in dotted-quad form (octets 0–255 without leading zeros) and IPv6 as parsed
+//! by [`std::net::Ipv6Addr`].
+//!
+//! Private, link-local and carrier-grade NAT ranges (`10/8`, `172.16/12`, `192.168/16`, `fe80::/10`,
+//! `fc00::/7`) **are** reported: internal addresses reveal network layout and are sensitive in an
+//! outbound prompt. Not reported: unspecified (`0.0.0.0`, `0/8`, `::`), loopback (`127/8`, `::1`),
+//! broadcast and netmask-looking values (first octet 255), the documentation ranges
+//! (`192.0.2/24`, `198.51.100/24`, `203.0.113/24`, `2001:db8::/32`), and version-like strings
+//! (`v1.2.3.4`, `1.2.3.4.5`, "version 1.2.3.4").
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+
+/// Finds IPv4/IPv6 addresses (score 0.8; 0.95 next to "ip"/"host"/"server" context).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IpAddress;
+
+const NAME: &str = "ip_address";
+const SCORE: f32 = 0.8;
+const SCORE_WITH_CONTEXT: f32 = 0.95;
+const CONTEXT: &[&str] = &["ip", "address", "host", "server", "adresse", "dirección", "gateway", "dns"];
+const VERSION_CONTEXT: &[&str] = &[
+    "version",
+    "versión",
+    "ver.",
+    "release",
+    "build",
+    "firmware",
+    "v.",
+    "oid",
+    "snmp",
+    "introduced in",
+    "fixed in",
+    "upgrade to",
+    "patch",
+];
+
+impl Recognizer for IpAddress {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn patterns(&self) -> Vec<String> {
+        vec![
+            r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b".to_owned(),
+            r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}".to_owned(),
+        ]
+    }
+
+    fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {
+        let candidate = text.get(start..end)?;
+        let mut back = text.get(..start).unwrap_or_default().chars().rev();
+        let mut ahead = text.get(end..).unwrap_or_default().chars();
+        let (b1, b2) = (back.next(), back.next());
+        let (a1, a2) = (ahead.next(), ahead.next());
+        let glued = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || (pattern == 1 && c == ':'));
+        let dotted =
+            |sep: Option<char>, next: Option<char>| sep == Some('.') && next.is_some_and(|c| c.is_alphanumeric());
+        // `Chrome/4.6.2.106`: a product's version, not an address (`http://10.0.0.5` has `//`).
+        let product_version = b1 == Some('/') && b2.is_some_and(char::is_alphanumeric);
+        if glued(b1) || glued(a1) || dotted(b1, b2) || dotted(a1, a2) || product_version {
+            return None;
+        }
+        if context_near(text, start, 64, VERSION_CONTEXT) {
+            return None;
+        }
+        let reportable = if pattern == 0 { ipv4_reportable(candidate) } else { ipv6_reportable(candidate) };
+        if !reportable {
+            return None;
+        }
+        let score = if context_near(text, start, 30, CONTEXT) { SCORE_WITH_CONTEXT } else { SCORE };
+        Some(Finding { kind: EntityKind::IpAddress, start, end, score, recognizer: NAME })
+    }
+}
+
+fn ipv4_reportable(candidate: &str) -> bool {
+    // `Ipv4Addr` already rejects octets > 255 and leading zeros.
+    let Ok(ip) = candidate.parse::<Ipv4Addr>() else { return false };
+    let [a, b, c, _] = ip.octets();
+    let documentation = matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113));
+    !(a == 0 || a == 127 || a == 255 || documentation)
+}
+
+fn ipv6_reportable(candidate: &str) -> bool {
+    if candidate.chars().filter(char::is_ascii_hexdigit).count() < 4 {
+        return false;
+    }
+    let Ok(ip) = candidate.parse::<Ipv6Addr>() else { return false };
+    let segments = ip.segments();
+    let documentation = segments.first() == Some(&0x2001) && segments.get(1) == Some(&0x0db8);
+    !(ip.is_unspecified() || ip.is_loopback() || documentation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::pii::Detector;
+
+    fn spans(text: &str) -> Vec<&str> {
+        let d = Detector::builder().recognizer(Box::new(IpAddress)).build().unwrap();
+        d.detect(text).iter().map(|f| &text[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn ip_address_finds_ipv4_including_private() {
+        assert_eq!(spans("server at 8.8.8.8, fallback 1.1.1.1."), ["8.8.8.8", "1.1.1.1"]);
+        assert_eq!(spans("db=10.0.12.7:5432"), ["10.0.12.7"]);
+        assert_eq!(spans("(192.168.1.20)"), ["192.168.1.20"]);
+        assert_eq!(spans("172.16.254.1"), ["172.16.254.1"]);
+    }
+
+    #[test]
+    fn ip_address_finds_ipv6() {
+        assert_eq!(spans("host 2a00:1450:4001:81b::200e here"), ["2a00:1450:4001:81b::200e"]);
+        assert_eq!(spans("link fe80::1ff:fe23:4567:890a."), ["fe80::1ff:fe23:4567:890a"]);
+        assert_eq!(spans("[2606:4700:4700::1111]:53"), ["2606:4700:4700::1111"]);
+        assert_eq!(spans("::ffff:8.8.4.4"), ["::ffff:8.8.4.4"]);
+    }
+
+    #[test]
+    fn ip_address_context_raises_score() {
+        let d = Detector::builder().recognizer(Box::new(IpAddress)).build().unwrap();
+        assert_eq!(d.detect("client IP 8.8.8.8")[0].score, SCORE_WITH_CONTEXT);
+        assert_eq!(d.detect("got 8.8.8.8")[0].score, SCORE);
+    }
+
+    #[test]
+    fn ip_address_rejects_hard_negatives() {
+        for text in [
+            "v1.2.3.4",
+            "1.2.3.4.5",
+            "version 1.2.3.4",
+            "release 10.0.19041.1",
+            "256.1.1.1",
+            "01.02.03.04",
+            "0.0.0.0",
+            "127.0.0.1",
+            "255.255.255.0",
+            "192.0.2.15",
+            "198.51.100.7",
+            "203.0.113.9",
+            "::1",
+            "::",
+            "2001:db8::1",
+            "2001:0db8:85a3::8a2e:0370:7334",
+            "at 10:30:45",
+            "2024-01-15T10:30:45Z",
+            "std::net::Ipv6Addr",
+            "Foo::bar::baz",
+            "MAC 00:1a:2b:3c:4d:5e",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "978-3-16-148410-0",
+        ] {
+            assert!(spans(text).is_empty(), "{text}: {:?}", spans(text));
+        }
+    }
+}
