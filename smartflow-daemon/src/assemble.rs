@@ -17,6 +17,7 @@ use smartflow_policy::governance::{Governor, GovernorConfig, KeyLimits};
 use smartflow_policy::identity::{Identity, JwtAuthenticator, KeyStore, LdapAuthenticator, StaticKeys};
 
 use smartflow_core::{Enforcement, GatewayBuilder};
+use smartflow_policy::compliance::barrier::{InformationBarriers, Segment};
 use smartflow_policy::compliance::pii::{Detector, DetectorBuilder, recognizers};
 use smartflow_policy::compliance::redact::Redactor;
 use smartflow_policy::compliance::{DenyList, PiiPolicy};
@@ -167,6 +168,17 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) 
     for rule in &config.guardrails.rules {
         builder = guardrail(builder, rule, config.guardrails.hash_key.as_deref().unwrap_or(&stores.hash_key))?;
     }
+    // After PII detection, as DESIGN.md orders pre-flight: PII, then barriers.
+    if !config.barriers.barriers.is_empty() {
+        let mut segments = Vec::new();
+        for s in &config.barriers.segments {
+            segments.push(
+                Segment::new(s.name.clone(), s.departments.clone(), s.groups.clone(), &s.patterns, &s.keywords)
+                    .with_context(|| format!("barrier segment {}", s.name))?,
+            );
+        }
+        builder = builder.policy(InformationBarriers::new(segments, config.barriers.barriers.clone()));
+    }
     match &config.audit.sink {
         AuditSink::None => {}
         AuditSink::Stdout => builder = builder.audit(JsonLinesAudit::open(JsonLinesTarget::Stdout).await?),
@@ -205,6 +217,37 @@ fn guardrail(builder: GatewayBuilder, rule: &Guardrail, hash_key: &[u8]) -> anyh
         }
         Guardrail::DenyList { id, patterns, input, output, enforcement, subjects } => {
             let mut p = DenyList::new(id.clone(), patterns, *input, *output)
+                .with_context(|| format!("guardrail {id}"))?
+                .for_subjects(subjects.clone());
+            if *enforcement == Enforcement::Audit {
+                p = p.audit_only();
+            }
+            builder.policy(p)
+        }
+        Guardrail::PromptInjection { id, threshold, enforcement, subjects } => {
+            let mut p = smartflow_policy::compliance::PromptInjection::new(id.clone(), *threshold)
+                .with_context(|| format!("guardrail {id}"))?
+                .for_subjects(subjects.clone());
+            if *enforcement == Enforcement::Audit {
+                p = p.audit_only();
+            }
+            builder.policy(p)
+        }
+        Guardrail::SizeLimit { id, max_prompt_chars, max_messages, max_output_chars, enforcement, subjects } => {
+            let mut p = smartflow_policy::compliance::SizeLimit::new(
+                id.clone(),
+                *max_prompt_chars,
+                *max_messages,
+                *max_output_chars,
+            )
+            .for_subjects(subjects.clone());
+            if *enforcement == Enforcement::Audit {
+                p = p.audit_only();
+            }
+            builder.policy(p)
+        }
+        Guardrail::JsonSchema { id, schema, enforcement, subjects } => {
+            let mut p = smartflow_policy::compliance::JsonSchema::new(id.clone(), schema.clone())
                 .with_context(|| format!("guardrail {id}"))?
                 .for_subjects(subjects.clone());
             if *enforcement == Enforcement::Audit {

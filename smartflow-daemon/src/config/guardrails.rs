@@ -1,5 +1,6 @@
 //! Validation of `[compliance]` and `[[guardrails]]`: each rule names its hooks, mode,
-//! enforcement, subjects and its type's settings (`pii` actions, `deny_list` patterns).
+//! enforcement, subjects and its type's settings (`pii` actions, `deny_list` patterns,
+//! `prompt_injection` threshold, `size_limit` limits, `json_schema` schema).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -44,6 +45,43 @@ pub enum Guardrail {
         input: bool,
         /// On `llm_output`.
         output: bool,
+        /// Enforce or audit.
+        enforcement: Enforcement,
+        /// Which requests.
+        subjects: Subjects,
+    },
+    /// Prompt-injection heuristics on `llm_input`.
+    PromptInjection {
+        /// Rule id.
+        id: String,
+        /// Lowest score refused.
+        threshold: f32,
+        /// Enforce or audit.
+        enforcement: Enforcement,
+        /// Which requests.
+        subjects: Subjects,
+    },
+    /// Prompt and answer size limits.
+    SizeLimit {
+        /// Rule id.
+        id: String,
+        /// Most characters of message text in a request (`llm_input`).
+        max_prompt_chars: Option<usize>,
+        /// Most messages in a request (`llm_input`).
+        max_messages: Option<usize>,
+        /// Most characters in an answer (`llm_output`).
+        max_output_chars: Option<usize>,
+        /// Enforce or audit.
+        enforcement: Enforcement,
+        /// Which requests.
+        subjects: Subjects,
+    },
+    /// Answers must be JSON valid against a schema (`llm_output`).
+    JsonSchema {
+        /// Rule id.
+        id: String,
+        /// The schema document (already checked to compile).
+        schema: serde_json::Value,
         /// Enforce or audit.
         enforcement: Enforcement,
         /// Which requests.
@@ -126,6 +164,7 @@ fn rule(c: &Ctx<'_>, g: &RawGuardrail, key: &str) -> Result<Guardrail, ConfigErr
         models: set(&g.models),
     };
     let id = g.id.get_ref().clone();
+    foreign_settings(c, g, key)?;
     match g.kind.get_ref().as_str() {
         "pii" => {
             let actions = |table: &std::collections::BTreeMap<String, toml::Spanned<String>>,
@@ -192,6 +231,116 @@ fn rule(c: &Ctx<'_>, g: &RawGuardrail, key: &str) -> Result<Guardrail, ConfigErr
             }
             Ok(Guardrail::DenyList { id, patterns, input, output, enforcement, subjects })
         }
-        _ => c.err(g.kind.span(), &format!("{key}.type"), "must be \"pii\" or \"deny_list\""),
+        "prompt_injection" => {
+            only_hooks(c, g, key, input && !output, "llm_input")?;
+            not_mutate(c, g, key)?;
+            let threshold = match &g.threshold {
+                None => smartflow_policy::compliance::INJECTION_THRESHOLD,
+                Some(t) if (0.0..=1.0).contains(t.get_ref()) => *t.get_ref() as f32,
+                Some(t) => return c.err(t.span(), &format!("{key}.threshold"), "between 0 and 1"),
+            };
+            Ok(Guardrail::PromptInjection { id, threshold, enforcement, subjects })
+        }
+        "size_limit" => {
+            not_mutate(c, g, key)?;
+            let limit =
+                |v: &Option<toml::Spanned<i64>>, field: &str, hook: bool| -> Result<Option<usize>, ConfigError> {
+                    let Some(v) = v else { return Ok(None) };
+                    let k = format!("{key}.{field}");
+                    if !hook {
+                        let needs = if field == "max_output_chars" { "llm_output" } else { "llm_input" };
+                        return c.err(v.span(), &k, format!("needs the {needs} hook"));
+                    }
+                    match usize::try_from(*v.get_ref()) {
+                        Ok(n) if n > 0 => Ok(Some(n)),
+                        _ => c.err(v.span(), &k, "a positive integer"),
+                    }
+                };
+            let max_prompt_chars = limit(&g.max_prompt_chars, "max_prompt_chars", input)?;
+            let max_messages = limit(&g.max_messages, "max_messages", input)?;
+            let max_output_chars = limit(&g.max_output_chars, "max_output_chars", output)?;
+            if max_prompt_chars.is_none() && max_messages.is_none() && max_output_chars.is_none() {
+                return c.err(
+                    g.id.span(),
+                    key,
+                    "a size_limit needs max_prompt_chars, max_messages or max_output_chars",
+                );
+            }
+            Ok(Guardrail::SizeLimit { id, max_prompt_chars, max_messages, max_output_chars, enforcement, subjects })
+        }
+        "json_schema" => {
+            only_hooks(c, g, key, output && !input, "llm_output")?;
+            not_mutate(c, g, key)?;
+            let (schema, span, field) = match (&g.schema, &g.schema_file) {
+                (Some(table), None) => {
+                    let v = serde_json::to_value(table.get_ref())
+                        .or_else(|e| c.err(table.span(), &format!("{key}.schema"), e))?;
+                    (v, table.span(), "schema")
+                }
+                (None, Some(file)) => {
+                    let path = std::path::Path::new(file.get_ref());
+                    let path = if path.is_absolute() {
+                        path.to_path_buf()
+                    } else {
+                        c.path.parent().unwrap_or_else(|| std::path::Path::new(".")).join(path)
+                    };
+                    let k = format!("{key}.schema_file");
+                    let text = std::fs::read_to_string(&path)
+                        .or_else(|e| c.err(file.span(), &k, format!("{}: {e}", path.display())))?;
+                    let v = serde_json::from_str(&text)
+                        .or_else(|e| c.err(file.span(), &k, format!("{}: not JSON: {e}", path.display())))?;
+                    (v, file.span(), "schema_file")
+                }
+                _ => return c.err(g.id.span(), key, "a json_schema needs exactly one of schema or schema_file"),
+            };
+            smartflow_policy::compliance::JsonSchema::new(id.clone(), schema.clone())
+                .or_else(|e| c.err(span, &format!("{key}.{field}"), e))?;
+            Ok(Guardrail::JsonSchema { id, schema, enforcement, subjects })
+        }
+        _ => c.err(
+            g.kind.span(),
+            &format!("{key}.type"),
+            "must be \"pii\", \"deny_list\", \"prompt_injection\", \"size_limit\" or \"json_schema\"",
+        ),
     }
+}
+
+/// The hooks of a type that runs on one hook only.
+fn only_hooks(c: &Ctx<'_>, g: &RawGuardrail, key: &str, ok: bool, hook: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        c.err(g.hooks.span(), &format!("{key}.hooks"), format!("a {} runs on [\"{hook}\"] only", g.kind.get_ref()))
+    }
+}
+
+/// Types that only validate refuse an explicit `mode = "mutate"`.
+fn not_mutate(c: &Ctx<'_>, g: &RawGuardrail, key: &str) -> Result<(), ConfigError> {
+    match &g.mode {
+        Some(m) if m.get_ref() == "mutate" => {
+            c.err(m.span(), &format!("{key}.mode"), format!("a {} only validates", g.kind.get_ref()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Settings of one type given to another are mistakes, not silently ignored.
+fn foreign_settings(c: &Ctx<'_>, g: &RawGuardrail, key: &str) -> Result<(), ConfigError> {
+    let kind = g.kind.get_ref().as_str();
+    let spans: [(&str, &str, Option<std::ops::Range<usize>>); 6] = [
+        ("threshold", "prompt_injection", g.threshold.as_ref().map(toml::Spanned::span)),
+        ("max_prompt_chars", "size_limit", g.max_prompt_chars.as_ref().map(toml::Spanned::span)),
+        ("max_messages", "size_limit", g.max_messages.as_ref().map(toml::Spanned::span)),
+        ("max_output_chars", "size_limit", g.max_output_chars.as_ref().map(toml::Spanned::span)),
+        ("schema", "json_schema", g.schema.as_ref().map(toml::Spanned::span)),
+        ("schema_file", "json_schema", g.schema_file.as_ref().map(toml::Spanned::span)),
+    ];
+    for (field, owner, span) in spans {
+        if let Some(span) = span
+            && owner != kind
+        {
+            return c.err(span, &format!("{key}.{field}"), format!("only for type = \"{owner}\""));
+        }
+    }
+    Ok(())
 }

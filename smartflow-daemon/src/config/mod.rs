@@ -3,6 +3,7 @@
 //! names the file, the line and the key.
 
 mod audit;
+mod barriers;
 mod governance;
 mod guardrails;
 mod raw;
@@ -55,7 +56,11 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// `[compliance]` and `[[guardrails]]`.
     pub guardrails: GuardrailsConfig,
+    /// `[barriers]`.
+    pub barriers: BarriersConfig,
 }
+
+pub use barriers::{BarriersConfig, SegmentConfig};
 
 pub use guardrails::{Actions, Guardrail, GuardrailsConfig};
 

@@ -41,6 +41,42 @@ pub(crate) struct RawConfig {
     pub(crate) guardrails: Vec<RawGuardrail>,
     #[serde(default)]
     pub(crate) compliance: RawCompliance,
+    #[serde(default)]
+    pub(crate) barriers: RawBarriers,
+}
+
+/// `[barriers]`: information barriers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBarriers {
+    #[serde(default)]
+    pub(crate) segments: Vec<RawSegment>,
+    #[serde(default)]
+    pub(crate) rules: Vec<RawBarrierRule>,
+}
+
+/// `[[barriers.segments]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSegment {
+    pub(crate) name: Spanned<String>,
+    #[serde(default)]
+    pub(crate) departments: Vec<String>,
+    #[serde(default)]
+    pub(crate) groups: Vec<String>,
+    #[serde(default)]
+    pub(crate) keywords: Vec<String>,
+    #[serde(default)]
+    pub(crate) patterns: Vec<Spanned<String>>,
+}
+
+/// `[[barriers.rules]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBarrierRule {
+    pub(crate) id: Spanned<String>,
+    pub(crate) segments: Spanned<Vec<String>>,
+    pub(crate) enforcement: Option<Spanned<String>>,
 }
 
 /// `[compliance]`: settings every guardrail shares.
@@ -81,6 +117,15 @@ pub(crate) struct RawGuardrail {
     pub(crate) patterns: Vec<Spanned<String>>,
     #[serde(default)]
     pub(crate) keywords: Vec<String>,
+    // type = "prompt_injection"
+    pub(crate) threshold: Option<Spanned<f64>>,
+    // type = "size_limit"
+    pub(crate) max_prompt_chars: Option<Spanned<i64>>,
+    pub(crate) max_messages: Option<Spanned<i64>>,
+    pub(crate) max_output_chars: Option<Spanned<i64>>,
+    // type = "json_schema"
+    pub(crate) schema: Option<Spanned<toml::Table>>,
+    pub(crate) schema_file: Option<Spanned<String>>,
 }
 
 /// `[storage]`: the embedded sled store for keys, counters and usage.

@@ -342,6 +342,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
     let governance = super::governance::governance(&c, &raw, &models, key_limits)?;
     let identity = super::governance::identity(&c, &raw)?;
     let guardrails = super::guardrails::guardrails(&c, &raw)?;
+    let barriers = super::barriers::barriers(&c, &raw)?;
     Ok(Config {
         path: path.to_path_buf(),
         server,
@@ -356,6 +357,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         governance,
         identity,
         guardrails,
+        barriers,
     })
 }
 

@@ -66,3 +66,70 @@ async fn blocked_kinds_and_deny_lists_refuse_before_any_upstream_call() {
     r.assert_error(403);
     assert_eq!(up.requests(), 0, "nothing reached the upstream");
 }
+
+fn barrier_config(up: std::net::SocketAddr, dir: &std::path::Path, enforcement: &str) -> String {
+    format!(
+        r#"{}
+[[keys]]
+id = "analyst"
+hash = "{}"
+department = "research"
+
+[[keys]]
+id = "trader"
+hash = "{}"
+department = "trading"
+
+[[barriers.segments]]
+name = "research"
+departments = ["research"]
+keywords = ["coverage initiation"]
+
+[[barriers.segments]]
+name = "trading"
+departments = ["trading"]
+keywords = ["order book", "block trade"]
+
+[[barriers.rules]]
+id = "research-vs-trading"
+segments = ["research", "trading"]
+enforcement = "{enforcement}"
+"#,
+        config(up, dir),
+        key_hash("sf-analyst-key-0001"),
+        key_hash("sf-trader-key-0001"),
+    )
+}
+
+#[tokio::test]
+async fn an_information_barrier_keeps_trading_content_away_from_research() {
+    let up = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = barrier_config(up.addr, dir.path(), "enforce");
+    let d = Daemon::start_with(dir, &text).await;
+    let url = d.url("/v1/chat/completions");
+    let prompt = body("Summarise today's order book for ACME");
+    let r = request("POST", &url, Some("sf-analyst-key-0001"), prompt.clone()).await;
+    let e = r.assert_error(403);
+    assert!(e["error"]["message"].as_str().unwrap().contains("information barrier"));
+    assert_eq!(up.requests(), 0);
+    let r = request("POST", &url, Some("sf-trader-key-0001"), prompt).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn an_audit_barrier_lets_the_request_through_and_records_would_deny() {
+    let up = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = barrier_config(up.addr, dir.path(), "audit");
+    let d = Daemon::start_with(dir, &text).await;
+    let r =
+        request("POST", &d.url("/v1/chat/completions"), Some("sf-analyst-key-0001"), body("book a block trade")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let audit = crate::chat::wait_for_audit(&d, 1).await;
+    let decision = &audit.last().unwrap()["decisions"][0];
+    assert_eq!(
+        (decision["rule"].as_str(), decision["action"].as_str()),
+        (Some("research-vs-trading"), Some("would_deny"))
+    );
+}

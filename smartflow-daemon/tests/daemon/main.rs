@@ -18,6 +18,7 @@ mod dialects;
 mod egress;
 mod errors;
 mod governance;
+mod guardrails;
 mod identity;
 mod input;
 mod intent;

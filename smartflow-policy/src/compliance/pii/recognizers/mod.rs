@@ -1,5 +1,6 @@
 //! The built-in recognizers, one per file. [`all`] lists them in the order the detector uses.
 
+pub mod address;
 pub mod api_keys;
 pub mod credit_card;
 pub mod date_of_birth;
@@ -8,6 +9,7 @@ pub mod iban;
 pub mod ip_address;
 pub mod jwt;
 pub mod passport;
+pub mod person;
 pub mod phone;
 pub mod private_key;
 pub mod url_credentials;
@@ -35,5 +37,8 @@ pub fn all() -> Vec<Box<dyn Recognizer>> {
     all.push(Box::new(private_key::PrivateKey));
     all.push(Box::new(jwt::Jwt));
     all.push(Box::new(url_credentials::UrlCredentials));
+    // names and addresses (cue-gated, precision over recall)
+    all.push(Box::new(person::Person));
+    all.push(Box::new(address::Address));
     all
 }

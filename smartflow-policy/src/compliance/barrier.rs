@@ -1,0 +1,288 @@
+//! Information barriers, on the model of Microsoft Purview's: *segments* of people defined by
+//! principal attributes (department, groups), *labels* that mark content as belonging to a
+//! segment (keyword and regex classifiers), and *barriers* between segments that may not exchange
+//! data. A member of segment A may not send a prompt labelled B, nor receive an answer labelled
+//! B, when a barrier stands between A and B. The same segments scope cache entries (no hit across
+//! a barrier) and tools.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use regex::RegexSet;
+use smartflow_core::policy::Action;
+use smartflow_core::types::MessageContent;
+use smartflow_core::{
+    ChatChunk, ChatRequest, ChatResponse, Decision, Denial, Enforcement, Policy, PolicyDecision, Principal,
+    RequestContext,
+};
+
+/// Output text kept to classify streamed answers across chunk boundaries.
+const TAIL: usize = 512;
+
+/// A segment: who is in it, and what content belongs to it.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// The segment's name.
+    pub name: String,
+    /// Members by department.
+    pub departments: BTreeSet<String>,
+    /// Members by group.
+    pub groups: BTreeSet<String>,
+    /// Content labelled with this segment (case-insensitive keywords become whole-word regexes).
+    pub classifier: Option<RegexSet>,
+}
+
+impl Segment {
+    /// A segment with its membership and classifier patterns (regexes) and keywords.
+    pub fn new(
+        name: impl Into<String>,
+        departments: BTreeSet<String>,
+        groups: BTreeSet<String>,
+        patterns: &[String],
+        keywords: &[String],
+    ) -> Result<Self, regex::Error> {
+        let mut all: Vec<String> = patterns.to_vec();
+        all.extend(keywords.iter().map(|k| format!(r"(?i)\b{}\b", regex::escape(k))));
+        let classifier = if all.is_empty() { None } else { Some(RegexSet::new(&all)?) };
+        Ok(Self { name: name.into(), departments, groups, classifier })
+    }
+
+    /// Whether `p` is a member.
+    pub fn has_member(&self, p: &Principal) -> bool {
+        p.department.as_ref().is_some_and(|d| self.departments.contains(d))
+            || p.groups.iter().any(|g| self.groups.contains(g))
+    }
+
+    /// Whether `text` is labelled with this segment.
+    pub fn labels(&self, text: &str) -> bool {
+        self.classifier.as_ref().is_some_and(|c| c.is_match(text))
+    }
+}
+
+/// A barrier between two segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Barrier {
+    /// The rule id recorded in decisions.
+    pub id: String,
+    /// One side.
+    pub a: String,
+    /// The other side.
+    pub b: String,
+    /// Enforce, or record `would_deny` only.
+    pub enforcement: Enforcement,
+}
+
+/// Segments and barriers, as a [`Policy`].
+#[derive(Debug, Clone)]
+pub struct InformationBarriers {
+    segments: Vec<Segment>,
+    barriers: Vec<Barrier>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Tail(String);
+
+impl InformationBarriers {
+    /// The policy over `segments` and `barriers` (barrier sides must name segments).
+    pub fn new(segments: Vec<Segment>, barriers: Vec<Barrier>) -> Self {
+        Self { segments, barriers }
+    }
+
+    /// The segments `p` belongs to — what cache entries and tools are scoped by.
+    pub fn segments_of(&self, p: &Principal) -> BTreeSet<&str> {
+        self.segments.iter().filter(|s| s.has_member(p)).map(|s| s.name.as_str()).collect()
+    }
+
+    /// The segments `text` is labelled with.
+    pub fn labels_of(&self, text: &str) -> BTreeSet<&str> {
+        self.segments.iter().filter(|s| s.labels(text)).map(|s| s.name.as_str()).collect()
+    }
+
+    /// Whether members of `from` may see data of `to` (no barrier between any of them).
+    pub fn may_share(&self, from: &BTreeSet<&str>, to: &BTreeSet<&str>) -> bool {
+        self.crossed(from, to).is_empty()
+    }
+
+    /// Every barrier standing between a segment in `member` and one in `labels`.
+    fn crossed(&self, member: &BTreeSet<&str>, labels: &BTreeSet<&str>) -> Vec<&Barrier> {
+        self.barriers
+            .iter()
+            .filter(|b| {
+                (member.contains(b.a.as_str()) && labels.contains(b.b.as_str()))
+                    || (member.contains(b.b.as_str()) && labels.contains(b.a.as_str()))
+            })
+            .collect()
+    }
+
+    /// Checks `text` for principal `p`: enforced barriers deny; audit ones are recorded.
+    fn check(&self, ctx: &mut RequestContext, text: &str, what: &str, phase: &'static str) -> Decision {
+        if self.barriers.is_empty() {
+            return Decision::Continue;
+        }
+        let labels = self.labels_of(text);
+        if labels.is_empty() {
+            return Decision::Continue;
+        }
+        let principal = ctx.principal.clone();
+        let member = self.segments_of(&principal);
+        let mut deny = None;
+        for b in self.crossed(&member, &labels) {
+            match b.enforcement {
+                Enforcement::Enforce => {
+                    deny.get_or_insert(b);
+                }
+                Enforcement::Audit => ctx.decisions.push(PolicyDecision {
+                    policy: self.name().to_owned(),
+                    rule: b.id.clone(),
+                    action: Action::WouldDeny,
+                    phase,
+                }),
+            }
+        }
+        match deny {
+            Some(b) => Decision::Deny(Denial::new(
+                b.id.clone(),
+                format!("information barrier: this {what} is restricted from your segment"),
+            )),
+            None => Decision::Continue,
+        }
+    }
+}
+
+#[async_trait]
+impl Policy for InformationBarriers {
+    fn name(&self) -> &str {
+        "barriers"
+    }
+
+    async fn on_request(&self, ctx: &mut RequestContext, req: &mut ChatRequest) -> Decision {
+        let text: Vec<String> = req.messages.iter().filter_map(smartflow_core::Message::text).collect();
+        self.check(ctx, &text.join("\n"), "request", "request")
+    }
+
+    async fn on_response(&self, ctx: &mut RequestContext, resp: &mut ChatResponse) -> Decision {
+        let text: Vec<String> = resp
+            .choices
+            .iter()
+            .filter_map(|c| match &c.message.content {
+                Some(MessageContent::Text(t)) => Some(t.clone()),
+                _ => c.message.text(),
+            })
+            .collect();
+        self.check(ctx, &text.join("\n"), "answer", "response")
+    }
+
+    fn on_chunk(&self, ctx: &mut RequestContext, chunk: &mut ChatChunk) -> Decision {
+        if self.barriers.is_empty() {
+            return Decision::Continue;
+        }
+        let mut tail = ctx.extensions.remove::<Tail>().unwrap_or_default();
+        for c in &chunk.choices {
+            if let Some(content) = &c.delta.content {
+                tail.0.push_str(content);
+            }
+        }
+        let text = tail.0.clone();
+        if tail.0.len() > TAIL {
+            let mut from = tail.0.len() - TAIL;
+            while !tail.0.is_char_boundary(from) {
+                from += 1;
+            }
+            tail.0.drain(..from);
+        }
+        ctx.extensions.insert(tail);
+        self.check(ctx, &text, "answer", "chunk")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use smartflow_core::{Endpoint, Role};
+
+    use super::*;
+
+    fn barriers(enforcement: Enforcement) -> InformationBarriers {
+        let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        let research =
+            Segment::new("research", set(&["research"]), set(&[]), &[], &["coverage initiation".into()]).unwrap();
+        let trading = Segment::new(
+            "trading",
+            set(&["trading"]),
+            set(&["traders"]),
+            &[r"(?i)\bblock trade\b".into()],
+            &["order book".into()],
+        )
+        .unwrap();
+        let barrier = Barrier { id: "research-trading".into(), a: "research".into(), b: "trading".into(), enforcement };
+        InformationBarriers::new(vec![research, trading], vec![barrier])
+    }
+
+    fn ctx(department: &str) -> RequestContext {
+        let mut p = Principal::new("k");
+        p.department = Some(department.into());
+        RequestContext::new("r", Arc::new(p), Endpoint::ChatCompletions)
+    }
+
+    fn req(text: &str) -> ChatRequest {
+        ChatRequest {
+            model: "m".into(),
+            messages: vec![smartflow_core::Message::text_message(Role::User, text)],
+            stream: None,
+            stream_options: None,
+            max_tokens: None,
+            max_completion_tokens: None,
+            rest: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_of_one_side_cannot_send_content_labelled_for_the_other() {
+        let b = barriers(Enforcement::Enforce);
+        let d = b.on_request(&mut ctx("research"), &mut req("summarise the Order Book for ACME")).await;
+        assert!(matches!(d, Decision::Deny(ref x) if x.rule == "research-trading"));
+        let ok = b.on_request(&mut ctx("trading"), &mut req("summarise the order book for ACME")).await;
+        assert!(matches!(ok, Decision::Continue), "a segment's own content is fine");
+        let neutral = b.on_request(&mut ctx("research"), &mut req("what is the weather")).await;
+        assert!(matches!(neutral, Decision::Continue));
+    }
+
+    #[tokio::test]
+    async fn audit_barriers_record_would_deny_and_let_through() {
+        let b = barriers(Enforcement::Audit);
+        let mut c = ctx("research");
+        let d = b.on_request(&mut c, &mut req("draft a block trade ticket")).await;
+        assert!(matches!(d, Decision::Continue));
+        assert_eq!(c.decisions[0].rule, "research-trading");
+        assert_eq!(c.decisions[0].action, Action::WouldDeny);
+    }
+
+    #[test]
+    fn labels_split_across_stream_chunks_are_seen() {
+        let b = barriers(Enforcement::Enforce);
+        let mut c = ctx("research");
+        let mut chunk = |t: &str| {
+            let mut ch = ChatChunk::single(
+                "c",
+                0,
+                "m",
+                smartflow_core::types::Delta { content: Some(t.into()), ..Default::default() },
+                None,
+            );
+            b.on_chunk(&mut c, &mut ch)
+        };
+        assert!(matches!(chunk("the order "), Decision::Continue));
+        assert!(matches!(chunk("book shows"), Decision::Deny(_)));
+    }
+
+    #[test]
+    fn membership_and_sharing() {
+        let b = barriers(Enforcement::Enforce);
+        let mut p = Principal::new("k");
+        p.groups = vec!["traders".into()];
+        assert_eq!(b.segments_of(&p), BTreeSet::from(["trading"]));
+        assert!(!b.may_share(&BTreeSet::from(["research"]), &BTreeSet::from(["trading"])));
+        assert!(b.may_share(&BTreeSet::from(["research"]), &BTreeSet::from(["research"])));
+    }
+}

@@ -1,0 +1,287 @@
+//! Street addresses, the street line only (house number and street; a following postcode and city
+//! are not part of the span):
+//!
+//! - English: a house number, 1–3 capitalised street-name words (or an ordinal such as `5th`) and
+//!   a known street type: `1200 Market Street`, `221B Baker St.`, `350 Fifth Avenue`,
+//!   `12 N Elm Dr.` (`Street`/`St`, `Avenue`/`Ave`, `Road`/`Rd`, `Lane`/`Ln`,
+//!   `Boulevard`/`Blvd`, `Drive`/`Dr`, `Way`, `Place`/`Pl`, `Court`/`Ct`, `Terrace`, `Parkway`,
+//!   `Highway`, `Crescent`);
+//! - German: a street word with a street suffix and the number after it (`Hauptstraße 12`,
+//!   `Bahnhofstr. 5`, `Lindenallee 7`, `Birkenweg 4`, `Marktplatz 1`, `Kaiser-Wilhelm-Straße 3`,
+//!   `Berliner Straße 12`), or a preposition form ending the phrase (`Am Markt 3,`);
+//! - French: a number and a street type (`12 rue de la Paix`, `27 boulevard Haussmann`,
+//!   `5 avenue Victor Hugo`; `place`, `route`, `cours` only with an article: `3 place de la
+//!   Concorde`);
+//! - Spanish: a street type, a capitalised name and the number (`Calle Mayor 10`,
+//!   `Calle de Alcalá 48`, `Paseo de Gracia 92`, `Avenida de la Constitución 5`, `Plaza Mayor 1`).
+//!
+//! Rejected: numbers glued to punctuation or other digits (`1.200`, `v2`), numbers after words
+//! that make them a count or an index (`Top 5 …`, `Step 3 …`, `Chapter 2 …`), quantity words as
+//! the street name (`5 Best Way`), lower-case street names, German compounds that are not
+//! streets (`Parkplatz 3`, `Arbeitsplatz 2`) and German preposition phrases about time or
+//! documents (`Im Kapitel 3`, `Am Montag 2`).
+
+use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+
+/// Finds street addresses (score 0.7–0.85); the span is the street line (number and street).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Address;
+
+const NAME: &str = "address";
+
+/// A capitalised street-name word: `Market`, `Alcalá`, `Saint-Honoré`, `O'Connell`.
+const WORD: &str = r"\p{Lu}[\p{Ll}\p{M}]+(?:['’\-]\p{Lu}?[\p{Ll}\p{M}]+)*";
+
+const ENGLISH: usize = 0;
+const GERMAN_SUFFIX: usize = 1;
+const GERMAN_ADJECTIVE: usize = 2;
+const GERMAN_PREPOSITION: usize = 3;
+
+/// The score of each pattern, by index.
+const SCORES: [f32; 6] = [0.8, 0.85, 0.85, 0.7, 0.85, 0.85];
+
+/// Words before a number that make it a count, rank or index rather than a house number
+/// (lower-case, whitespace-separated; so are the lists below).
+const COUNT_CUES: &str = "\
+    top step steps version v chapter page section level phase part item rule tip tips figure fig table day \
+    days week weeks year years episode season vol volume no number issue room floor gate platform track row \
+    seat slide lesson module unit grade class round game match stage sprint release build the over about \
+    approximately around only just than of x ×";
+
+/// Capitalised words that make a quantity, not a street name (`5 Best Way`, `3 Simple Steps`).
+const NOT_STREET_NAMES: &str = "\
+    best top easy simple quick great better good bad wrong right only other same different smart fast safe \
+    perfect ultimate secret key more less most few many proven essential important common surprising \
+    amazing awesome cool fun free cheap powerful effective practical useful ways things reasons tips steps \
+    lessons rules facts minute minutes hour hours day days week weeks month months year years times percent \
+    million billion thousand hundred";
+
+/// German compounds with a street suffix that are not streets.
+const NOT_GERMAN_STREETS: &str = "\
+    arbeitsplatz parkplatz stellplatz sitzplatz spielplatz speicherplatz steckplatz liegeplatz startplatz \
+    studienplatz ausbildungsplatz messeplatz rückweg hinweg umweg ausweg zahlungsweg rechtsweg lieferweg \
+    dienstweg heimweg lösungsweg fluchtweg arbeitsweg schulweg versandweg kommunikationsweg staudamm deichdamm";
+
+/// Nouns after a German preposition (`Am …`, `Im …`) that are not street names.
+const NOT_GERMAN_PLACES: &str = "\
+    ende anfang beginn tag jahr monat woche wochenende kapitel abschnitt punkt schritt teil seite team moment \
+    beispiel prinzip grunde rahmen vergleich durchschnitt schnitt abend morgen mittag nachmittag vormittag \
+    ticket projekt version level zeitraum gesamt vorfeld system server fall falle bereich test betrieb lager \
+    büro raum stock erdgeschoss gebäude haus zimmer sektor bild text absatz satz paragraph artikel anhang \
+    einsatz quartal halbjahr release sprint montag dienstag mittwoch donnerstag freitag samstag sonntag januar \
+    februar märz april mai juni juli august september oktober november dezember schnitt original netz internet \
+    display menü feld formular detail einzelnen allgemeinen zeit stunde minute sekunde uhr grad prozent stufe \
+    runde spiel folge staffel band heft nummer reihe zeile spalte tabelle abbildung kategorie gruppe klasse \
+    schicht phase etappe weg";
+
+fn address_patterns() -> Vec<String> {
+    let art_fr = r"(?:(?:de[ ]la|des|du|de|la|le|les)[ ]|(?:de[ ])?[dl]['’])";
+    let art_es = r"(?:(?:de[ ]la|de[ ]los|de[ ]las|del|de|la|las|los|el)[ ])";
+    let number = r"\d{1,4}[a-zA-Z]?(?:[-–/]\d{1,4}[a-zA-Z]?)?";
+    vec![
+        // 0: English, number first.
+        format!(
+            r"\b\d{{1,5}}[A-Za-z]?[ ](?:(?:N|S|E|W|NE|NW|SE|SW)\.?[ ])?(?:(?:{WORD}|\d{{1,3}}(?:st|nd|rd|th))[ ]){{1,3}}(?:Street|Avenue|Road|Lane|Boulevard|Drive|Way|Place|Court|Terrace|Parkway|Highway|Crescent|(?:St|Ave|Rd|Ln|Blvd|Dr|Pl|Ct|Pkwy|Hwy)\.?)"
+        ),
+        // 1: German compound street word, number after.
+        format!(
+            r"\b\p{{Lu}}[\p{{Ll}}\p{{M}}]*(?:-\p{{Lu}}[\p{{Ll}}\p{{M}}]*)*-?(?:[Ss]tra(?:ß|ss)e|[Ss]tr\.|[Aa]llee|[Ww]eg|[Pp]latz|[Gg]asse|[Dd]amm|[Uu]fer|[Cc]haussee)[ ]?{number}"
+        ),
+        // 2: German adjective and separate street word (`Berliner Straße 12`).
+        format!(
+            r"\b\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:er|e|sche)[ ](?:Stra(?:ß|ss)e|Str\.|Allee|Weg|Platz|Gasse|Damm|Ufer|Chaussee|Ring)[ ]{number}"
+        ),
+        // 3: German preposition form (`Am Markt 3`).
+        format!(
+            r"\b(?:Am|An[ ]der|An[ ]den|Im|In[ ]der|In[ ]den|Auf[ ]der|Auf[ ]dem|Zum|Zur|Unter[ ]den|Hinter[ ]der|Vor[ ]dem)[ ]\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:-\p{{Lu}}[\p{{Ll}}\p{{M}}]+)?[ ]\d{{1,3}}[a-z]?"
+        ),
+        // 4: French, number first.
+        format!(
+            r"\b\d{{1,4}}(?:[ ]?(?:bis|ter)|[A-Za-z])?,?[ ](?:(?i:rue|avenue|boulevard|bd|boul\.|av\.|allée|impasse|chemin|quai)[ ]{art_fr}?|(?i:place|route|cours|square|passage)[ ]{art_fr}){WORD}(?:[ ]{art_fr}?{WORD}){{0,3}}"
+        ),
+        // 5: Spanish, number last.
+        format!(
+            r"\b(?:(?:Calle|Avenida|Avda\.|Av\.|Plaza|Paseo|Camino|Carrera|Ronda|Travesía|Glorieta|Carretera|Rambla|Vía|Pasaje)[ ]|C/[ ]?){art_es}?{WORD}(?:[ ](?:{art_es}|y[ ])?{WORD}){{0,3}},?[ ](?:n\.?[ºo°]\.?[ ]?|núm\.?[ ]?)?{number}"
+        ),
+    ]
+}
+
+/// Whether `word` is one of the whitespace-separated `words`.
+fn listed(words: &str, word: &str) -> bool {
+    words.split_whitespace().any(|w| w == word)
+}
+
+/// The previous word before `start`, lower-cased, without surrounding punctuation.
+fn previous_word(text: &str, start: usize) -> String {
+    let before = text.get(..start).unwrap_or_default().trim_end();
+    let word = before.rsplit(char::is_whitespace).next().unwrap_or_default();
+    word.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()
+}
+
+/// Whether the match is glued to what stands before or after it (`1.200 …`, `…12.5`, `…Streetcar`).
+fn glued(text: &str, start: usize, end: usize) -> bool {
+    let prev = text.get(..start).and_then(|s| s.chars().next_back());
+    let mut after = text.get(end..).unwrap_or_default().chars();
+    let (next, next2) = (after.next(), after.next());
+    prev.is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | '/' | '-' | '#' | '$' | '€' | '£' | '+' | '_'))
+        || next.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '%')
+        || (next.is_some_and(|c| matches!(c, '.' | ',' | ':' | '/' | '-')) && next2.is_some_and(|c| c.is_ascii_digit()))
+}
+
+/// Checks an English street line: no count cue before the number, no quantity word as the name.
+fn english_ok(text: &str, start: usize, candidate: &str) -> bool {
+    if listed(COUNT_CUES, &previous_word(text, start)) || candidate.starts_with('0') {
+        return false;
+    }
+    candidate.split(' ').skip(1).all(|w| !listed(NOT_STREET_NAMES, &w.to_lowercase()))
+}
+
+/// Checks a German preposition form: a place noun and the phrase ends after the number.
+fn german_preposition_ok(text: &str, candidate: &str, end: usize) -> bool {
+    let noun = candidate.rsplit(' ').nth(1).unwrap_or_default().to_lowercase();
+    if listed(NOT_GERMAN_PLACES, &noun) {
+        return false;
+    }
+    let rest = text.get(end..).unwrap_or_default();
+    let rest = rest.trim_start_matches([' ', '\t']);
+    rest.is_empty()
+        || rest.starts_with([',', ';', ')', '\n', '\r'])
+        || rest.starts_with(". ")
+        || rest == "."
+        || rest.starts_with(".\n")
+        || rest.split(' ').next().is_some_and(|w| w.len() == 5 && w.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Recognizer for Address {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn patterns(&self) -> Vec<String> {
+        address_patterns()
+    }
+
+    fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {
+        let candidate = text.get(start..end)?;
+        if glued(text, start, end) {
+            return None;
+        }
+        let ok = match pattern {
+            ENGLISH => english_ok(text, start, candidate),
+            GERMAN_SUFFIX => {
+                let street = candidate.split(' ').next().unwrap_or_default().to_lowercase();
+                !NOT_GERMAN_STREETS.split_whitespace().any(|s| street.starts_with(s))
+            }
+            GERMAN_ADJECTIVE => {
+                let adjective = candidate.split(' ').next().unwrap_or_default().to_lowercase();
+                !["die", "eine", "keine", "meine", "deine", "seine", "ihre", "unsere", "diese", "jede", "nächste"]
+                    .contains(&adjective.as_str())
+            }
+            GERMAN_PREPOSITION => german_preposition_ok(text, candidate, end),
+            _ => true,
+        };
+        if !ok {
+            return None;
+        }
+        let score = *SCORES.get(pattern)?;
+        Some(Finding { kind: EntityKind::Address, start, end, score, recognizer: NAME })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::pii::Detector;
+
+    fn spans(text: &str) -> Vec<&str> {
+        let d = Detector::builder().recognizer(Box::new(Address)).build().unwrap();
+        d.detect(text).iter().map(|f| &text[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn address_patterns_compile_and_are_scored() {
+        let patterns = address_patterns();
+        assert_eq!(patterns.len(), SCORES.len());
+        for p in patterns {
+            regex::Regex::new(&p).unwrap();
+        }
+    }
+
+    #[test]
+    fn address_finds_english_street_lines() {
+        assert_eq!(spans("The shipment to 1200 Market Street bounced."), ["1200 Market Street"]);
+        assert_eq!(spans("ship to 350 Fifth Avenue, New York, NY 10118"), ["350 Fifth Avenue"]);
+        assert_eq!(spans("221B Baker St. London"), ["221B Baker St."]);
+        assert_eq!(spans("at 12 N Elm Dr. today"), ["12 N Elm Dr."]);
+        assert_eq!(spans("1600 Pennsylvania Ave NW"), ["1600 Pennsylvania Ave"]);
+        assert_eq!(spans("office: 500 West 5th Street"), ["500 West 5th Street"]);
+        assert_eq!(spans("1 Infinite Loop Way"), ["1 Infinite Loop Way"]);
+        assert_eq!(spans("42 Wallaby Way, Sydney"), ["42 Wallaby Way"]);
+    }
+
+    #[test]
+    fn address_finds_german_street_lines() {
+        assert_eq!(spans("wohnhaft Hauptstraße 12, 10115 Berlin."), ["Hauptstraße 12"]);
+        assert_eq!(spans("Bahnhofstr. 5, 80335 München"), ["Bahnhofstr. 5"]);
+        assert_eq!(spans("wohnhaft Lindenallee 7, 10115 Berlin"), ["Lindenallee 7"]);
+        assert_eq!(spans("Birkenweg 4a"), ["Birkenweg 4a"]);
+        assert_eq!(spans("Kaiser-Wilhelm-Straße 3-5"), ["Kaiser-Wilhelm-Straße 3-5"]);
+        assert_eq!(spans("Berliner Straße 12"), ["Berliner Straße 12"]);
+        assert_eq!(spans("Lieferung an: Am Markt 3, 28195 Bremen"), ["Am Markt 3"]);
+        assert_eq!(spans("Marktplatz 1"), ["Marktplatz 1"]);
+    }
+
+    #[test]
+    fn address_finds_french_and_spanish_street_lines() {
+        assert_eq!(
+            spans("merci d'envoyer le colis au 27 boulevard Haussmann, 75001 Paris."),
+            ["27 boulevard Haussmann"]
+        );
+        assert_eq!(spans("12 rue de la Paix, 75002 Paris"), ["12 rue de la Paix"]);
+        assert_eq!(spans("5 avenue Victor Hugo"), ["5 avenue Victor Hugo"]);
+        assert_eq!(spans("3 place de la Concorde"), ["3 place de la Concorde"]);
+        assert_eq!(spans("14 bis rue de l'Église"), ["14 bis rue de l'Église"]);
+        assert_eq!(spans("la nueva dirección es Paseo de Gracia 92, 28014 Madrid."), ["Paseo de Gracia 92"]);
+        assert_eq!(spans("Calle de Alcalá 48, 28014 Madrid"), ["Calle de Alcalá 48"]);
+        assert_eq!(spans("Calle Mayor 10"), ["Calle Mayor 10"]);
+        assert_eq!(spans("Avenida de la Constitución 5"), ["Avenida de la Constitución 5"]);
+        assert_eq!(spans("Plaza Mayor 1, Madrid"), ["Plaza Mayor 1"]);
+    }
+
+    #[test]
+    fn address_rejects_counts_products_and_non_streets() {
+        for text in [
+            "Version 2 Street",
+            "3 Street Fighter",
+            "Top 10 Best Place to work",
+            "5 Best Way to learn Rust",
+            "Step 3 Main Road",
+            "Chapter 2 Baker Street",
+            "1.200 Market Street",
+            "v2 Market Street",
+            "12 main street",
+            "Team Lead",
+            "3 Easy Steps",
+            "Parkplatz 3",
+            "Arbeitsplatz 2 ist frei",
+            "Im Kapitel 3, Absatz 2",
+            "Am Montag 2 Termine",
+            "Im Jahr 2024",
+            "Am Ende 3 Tage",
+            "Zur Zeit 3, sonst",
+            "Auf dem Weg 2 Tage",
+            "Weg 4",
+            "Straße 5",
+            "I took 2 place Holders",
+            "route 66 Diner",
+            "Porsche Carrera 4",
+            "Spring 2024",
+            "Hauptstraße 12345",
+            "Lindenallee 7.5",
+            "12 Market Streetcar",
+            "0 Market Street",
+        ] {
+            assert!(spans(text).is_empty(), "{text}: {:?}", spans(text));
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Person names, found without a model: only where a strong cue says a name follows, and only
+//! as 1–3 capitalised name words (letters incl. accents, inner hyphens and apostrophes, at least
+//! two letters and one lower-case letter each). The span is the name, never the cue. Cues:
+//!
+//! - titles: `Mr`, `Mrs`, `Ms`, `Mx`, `Dr`, `Prof` (with or without `.`), `Herr`, `Herrn`,
+//!   `Frau`, `M.`, `Mme`, `Mlle`, `Sr.`, `Sra.`, `Srta.`, `Don`, `Doña` (so also `Sehr geehrte
+//!   Frau …`, `Dear Mr …`, `Estimado Sr. …`);
+//! - salutations ending in `,` `:` `;` `!` or the line end: `Dear`, `Liebe`/`Lieber`,
+//!   `Cher`/`Chère`, `Estimado`/`Estimada`, `Querido`/`Querida` + 1–3 words; `Hello`, `Hi`, `Hey`,
+//!   `Hallo`, `Hola`, `Bonjour` + 2–3 words;
+//! - signatures: a closing line (`Regards,`, `Best regards,`, `Best,`, `Cheers,`, `Thanks,`,
+//!   `Sincerely,`, `Mit freundlichen Grüßen`, `Viele Grüße`, `Cordialement,`, `Bien à vous,`,
+//!   `Atentamente,`, `Saludos,`, `Un saludo,`...) followed by a line that is exactly a 2–3-word
+//!   name;
+//! - `From:`/`To:`/`Cc:` (and `Von:`/`An:`/`De:`/`À:`/`Para:`) headers: a 2–3-word display name
+//!   before `<address>`;
+//! - `my name is`, `mein Name ist`, `ich heiße`, `je m'appelle`, `me llamo`, `mi nombre es` + 1–3
+//!   words; `I am`/`I'm` + 2–3 words; `Name:`/`Full name:`/`Nom :`/`Nombre:` fields + a 2–3-word
+//!   value that ends the field.
+//!
+//! Capitalised words that are not names (`Team`, `Support`, `Customer`, `Sir`, `Madam`, `All`,
+//! `World`, weekdays, months, job titles, department words, German nouns of address such as
+//! `Kollegen` or `Grüße`...) reject the candidate. Names without a cue are not recognised.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+
+/// Finds person names after titles, salutations, signatures, mail headers and name cues (score
+/// 0.7–0.85); the span is the name only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Person;
+
+const NAME: &str = "person";
+
+/// One capitalised name word: `Anna`, `Élodie`, `O'Brien`, `McDonald`, `Jean-Luc`.
+const WORD: &str = r"\p{Lu}[\p{Ll}\p{M}]*(?:['’\-]?\p{Lu}?[\p{Ll}\p{M}]+)*";
+
+/// The score of each pattern, by index: titles 0.85, salutations, greetings, signatures, headers
+/// and "my name is" 0.8, `I am` 0.7, name fields 0.75.
+const SCORES: [f32; 8] = [0.85, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.75];
+/// Index of the title pattern (where `Dr` may be a street type instead).
+const TITLE: usize = 0;
+/// Index of the `I am` pattern (no gerunds: `I'm Looking Forward`).
+const I_AM: usize = 6;
+
+fn names(min: usize, max: usize) -> String {
+    format!(r"(?P<name>{WORD}(?:[ ]{WORD}){{{},{}}})", min.saturating_sub(1), max.saturating_sub(1))
+}
+
+fn person_patterns() -> Vec<String> {
+    let (one, two) = (names(1, 3), names(2, 3));
+    let end = r"[ \t]*(?:[,:;!]|\r?\n|\z)";
+    vec![
+        // 0: titles.
+        format!(
+            r"\b(?:(?:(?:Mrs|Mr|Ms|Mx|Dr|Prof|Mme|Mlle|Herrn|Herr|Frau|Doña|Don)\.?|Srta\.|Sra\.|Sr\.)[ ]+|M\.[ ]){one}\b"
+        ),
+        // 1: salutations with 1–3 words.
+        format!(r"\b(?i:dear|liebe|lieber|cher|chère|estimado|estimada|querido|querida)[ ]+{one}{end}"),
+        // 2: greetings with a full name.
+        format!(r"\b(?i:hello|hi|hey|hallo|hola|bonjour)[ ]+{two}{end}"),
+        // 3: signatures.
+        format!(
+            r"(?m)^[ \t]*(?i:(?:(?:best|kind|warm|warmest|many)[ ]+)?regards|best|cheers|(?:many[ ]+)?thanks|thank[ ]+you|(?:yours[ ]+)?sincerely|yours[ ]+truly|atentamente|(?:un[ ]+)?saludos?(?:[ ]+cordiales)?|(?:bien[ ]+)?cordialement|bien[ ]+à[ ]+vous|mit[ ]+freundlichen[ ]+grü(?:ß|ss)en|(?:viele|beste|liebe|freundliche)[ ]+grü(?:ß|ss)e)[ \t]*[,.!]?[ \t]*\r?\n[ \t]*{two}[ \t]*(?:\r?\n|\z)"
+        ),
+        // 4: mail headers with a display name.
+        format!(r#"(?m)^(?:From|To|Cc|Bcc|Reply-To|Von|An|De|À|Para)[ \t]*:[ \t]*"?{two}"?[ \t]*<"#),
+        // 5: "my name is".
+        format!(
+            r"\b(?i:my[ ]+name[ ]+is|mein[ ]+name[ ]+ist|ich[ ]+hei(?:ß|ss)e|je[ ]+m['’]appelle|me[ ]+llamo|mi[ ]+nombre[ ]+es)[ ]+{one}\b"
+        ),
+        // 6: "I am" / "I'm" with a full name.
+        format!(r"\b(?:I[ ]+am|I['’]m)[ ]+{two}\b"),
+        // 7: name fields.
+        format!(
+            r"(?m)(?:^|[ \t])(?:Name|Full[ ]+[Nn]ame|Customer[ ]+[Nn]ame|Contact[ ]+[Nn]ame|Nom|Nombre|Nombre[ ]+completo|Vollständiger[ ]+Name)[ \t]*:[ \t]*{two}[ \t]*(?:[,;]|\r?\n|\z)"
+        ),
+    ]
+}
+
+static COMPILED: LazyLock<Vec<Option<Regex>>> =
+    LazyLock::new(|| person_patterns().iter().map(|p| Regex::new(p).ok()).collect());
+
+/// Capitalised words that are not names (lower-case, whitespace-separated): titles and cues,
+/// generic addressees, weekdays and months, department and organisation words, job titles, and
+/// other words that follow the cues in ordinary prose.
+const NOT_NAMES: &str = "\
+    mr mrs ms mx dr prof herr herrn frau mme mlle sr sra srta don doña dear hello hi hey hallo hola bonjour \
+    regards thanks thank best kind cheers sincerely liebe lieber cher chère estimado estimada name i'm i’m \
+    sir sirs madam madame mademoiselle monsieur messieurs mesdames all there everyone everybody folks guys \
+    friends friend colleagues colleague world user users valued member members customer customers client \
+    clients team teams support service services reader readers recipient applicant candidate patient student \
+    guest visitor partner partners owner contact subscriber hiring \
+    damen herren kollegen kolleginnen kollege kollegin kunde kunden kundin leute freunde zusammen alle \
+    mitarbeiter mitarbeiterinnen grüße grüsse gruß abteilung buchhaltung vertrieb personalabteilung \
+    kundenservice kundendienst geschäftsführung verwaltung équipe collègues amis tous toutes comptabilité \
+    facturation señor señora señores amigo amigos todos equipo cliente clientes atención soporte servicio \
+    departamento compañeros \
+    the a an this that these those our your my his her their we you it welcome please sorry good morning \
+    afternoon evening night happy new yes no ok okay not just here back still also very really so sure glad \
+    and or for with from to in on at by if when then see note delete add remove use set get \
+    monday tuesday wednesday thursday friday saturday sunday montag dienstag mittwoch donnerstag freitag \
+    samstag sonntag lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves viernes \
+    sábado domingo january february march april may june july august september october november december \
+    januar februar märz juni juli oktober dezember janvier février mars avril mai juin juillet août septembre \
+    octobre novembre décembre enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre \
+    diciembre \
+    accounts account receivable payable billing sales marketing operations engineering platform management \
+    staff human resources hr recruiting security legal finance office department dept desk help helpdesk inc \
+    ltd llc gmbh ag corp company group bank notifications notification alerts alert newsletter news updates \
+    update info noreply bot mail mailer delivery subsystem postmaster daemon internet system admin \
+    administrator software cloud app api product products portal store shop online digital solutions \
+    technologies tech labs systems network data analytics insurance health hospital university school \
+    foundation committee board council agency center centre street avenue road suite apt unit floor \
+    manager director engineer developer dev devops frontend backend fullstack qa lead head chief officer \
+    president vice analyst consultant specialist associate assistant architect representative agent \
+    coordinator executive editor designer scientist intern senior junior principal technician supervisor \
+    secretary accountant \
+    version release project order invoice ticket case request issue error report final file document deploy \
+    build test";
+
+/// Whether `word` (as matched by [`WORD`]) can be a name word.
+fn name_word(word: &str) -> bool {
+    let word = word.strip_suffix("'s").or_else(|| word.strip_suffix("’s")).unwrap_or(word);
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    let lower = word.to_lowercase();
+    letters >= 2 && word.chars().any(char::is_lowercase) && !NOT_NAMES.split_whitespace().any(|w| w == lower)
+}
+
+/// The byte length of a possessive `'s` ending `name` (0 when there is none).
+fn possessive_len(name: &str) -> usize {
+    ["'s", "’s"].iter().find(|p| name.ends_with(*p)).map_or(0, |p| p.len())
+}
+
+/// Checks the title starting at `title_start` before a name of `words` words: `Dr` must not
+/// close a street line (`12 Elm Dr. …`); `M.` must not be glued to what precedes it (`CTRL-M.`)
+/// nor, before a single word that does not end the line or field, be a list label at a line
+/// start (`M. Delete any section`, but `M. Dupont,`).
+fn title_ok(text: &str, title_start: usize, words: usize, name_end: usize) -> bool {
+    let title = text.get(title_start..).unwrap_or_default();
+    let before = text.get(..title_start).unwrap_or_default();
+    if title.starts_with("Dr") {
+        let mut previous = before.trim_end().rsplit(' ');
+        let street = previous.next().is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase));
+        let number = previous.next().is_some_and(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()));
+        return !(street && number);
+    }
+    if title.starts_with("M.") {
+        if before.chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '/')) {
+            return false;
+        }
+        let at_line_start = before.rsplit('\n').next().unwrap_or_default().trim().is_empty();
+        let ends_field = text.get(name_end..).is_some_and(|r| r.is_empty() || r.starts_with([',', '\n', '\r']));
+        return words >= 2 || !at_line_start || ends_field;
+    }
+    true
+}
+
+impl Recognizer for Person {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn patterns(&self) -> Vec<String> {
+        person_patterns()
+    }
+
+    fn check(&self, text: &str, pattern: usize, start: usize, _end: usize) -> Option<Finding> {
+        let caps = COMPILED.get(pattern)?.as_ref()?.captures_at(text, start)?;
+        let name = caps.name("name")?;
+        if caps.get(0)?.start() != start {
+            return None;
+        }
+        let words: Vec<&str> = name.as_str().split(' ').collect();
+        if !words.iter().all(|w| name_word(w)) {
+            return None;
+        }
+        if pattern == I_AM && words.first().is_some_and(|w| w.ends_with("ing")) {
+            return None;
+        }
+        if pattern == TITLE && !title_ok(text, start, words.len(), name.end()) {
+            return None;
+        }
+        let end = name.end().saturating_sub(possessive_len(name.as_str()));
+        let score = *SCORES.get(pattern)?;
+        Some(Finding { kind: EntityKind::Person, start: name.start(), end, score, recognizer: NAME })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::pii::Detector;
+
+    fn spans(text: &str) -> Vec<&str> {
+        let d = Detector::builder().recognizer(Box::new(Person)).build().unwrap();
+        d.detect(text).iter().map(|f| &text[f.start..f.end]).collect()
+    }
+
+    #[test]
+    fn person_patterns_compile() {
+        assert!(COMPILED.iter().all(Option::is_some));
+        assert_eq!(COMPILED.len(), SCORES.len());
+    }
+
+    #[test]
+    fn person_finds_names_after_titles() {
+        assert_eq!(spans("Dear Mr Marcus Hughes,\n\nthank you"), ["Marcus Hughes"]);
+        assert_eq!(spans("Dear Ms. Priya Tanaka, hi"), ["Priya Tanaka"]);
+        assert_eq!(spans("Please ask Dr. O'Brien about it."), ["O'Brien"]);
+        assert_eq!(spans("Prof Jean-Luc McDonald will talk"), ["Jean-Luc McDonald"]);
+        assert_eq!(spans("Sehr geehrte Frau Sabine Krüger,\n\nbitte"), ["Sabine Krüger"]);
+        assert_eq!(spans("Vertrag für Herrn Jürgen Becker, geboren"), ["Jürgen Becker"]);
+        assert_eq!(spans("Dossier : M. Mathieu Garnier, né le"), ["Mathieu Garnier"]);
+        assert_eq!(spans("Bonjour Mme Élodie Lefèvre,"), ["Élodie Lefèvre"]);
+        assert_eq!(spans("Estimado Sr. Carlos García:"), ["Carlos García"]);
+        assert_eq!(spans("Un saludo,\nSra. Lucía Ortega"), ["Lucía Ortega"]);
+        assert_eq!(spans("Doña Inés vendrá mañana"), ["Inés"]);
+        assert_eq!(spans("passes Dr. Lemire's tests"), ["Lemire"]);
+        assert_eq!(spans("Bonjour, M. Dupont a appelé"), ["Dupont"]);
+        assert_eq!(spans("M. Dupont,\n12 rue de la Paix"), ["Dupont"]);
+    }
+
+    #[test]
+    fn person_finds_names_after_salutations_and_greetings() {
+        assert_eq!(spans("Dear John,\nplease"), ["John"]);
+        assert_eq!(spans("Liebe Anna Schmidt,\nwie geht's?"), ["Anna Schmidt"]);
+        assert_eq!(spans("Chère Claire,"), ["Claire"]);
+        assert_eq!(spans("Estimada Laura Moreno:"), ["Laura Moreno"]);
+        assert_eq!(spans("Hi Sofia Patel, the build is green"), ["Sofia Patel"]);
+        assert_eq!(spans("Hello Grace Sullivan!"), ["Grace Sullivan"]);
+    }
+
+    #[test]
+    fn person_finds_signatures_headers_and_name_cues() {
+        assert_eq!(spans("Do not share.\n\nCheers,\nDaniel Brennan\nPlatform Engineering"), ["Daniel Brennan"]);
+        assert_eq!(spans("see you\n\nBest,\nJames Tanaka"), ["James Tanaka"]);
+        assert_eq!(spans("Mit freundlichen Grüßen\nKatrin Hoffmann\n"), ["Katrin Hoffmann"]);
+        assert_eq!(spans("Cordialement,\r\nÉlodie Lefèvre"), ["Élodie Lefèvre"]);
+        assert_eq!(spans("Atentamente,\nPablo Jiménez"), ["Pablo Jiménez"]);
+        assert_eq!(spans("From: Hannah Brennan <hannah@brightlane.io>"), ["Hannah Brennan"]);
+        assert_eq!(spans("To: \"Omar Brennan\" <omar@outlook.com>"), ["Omar Brennan"]);
+        assert_eq!(spans("Hi, my name is Kenji Kowalski and I need help"), ["Kenji Kowalski"]);
+        assert_eq!(spans("I'm Priya Okafor from billing"), ["Priya Okafor"]);
+        assert_eq!(spans("Ich heiße Lukas."), ["Lukas"]);
+        assert_eq!(spans("Name: Laura Brennan\nEmail: x"), ["Laura Brennan"]);
+    }
+
+    #[test]
+    fn person_rejects_non_names_after_cues() {
+        for text in [
+            "Dear Customer,",
+            "Dear Valued Customer,",
+            "Dear Sir or Madam,",
+            "Dear All,",
+            "Dear Team,",
+            "Hi there, how are you?",
+            "Hi Team Lead,",
+            "Hello World!",
+            "Hello,\nplease help",
+            "Kind regards,\nAccounts Receivable\n",
+            "Cordialement,\nService facturation",
+            "Atentamente,\nAtención al cliente",
+            "Mit freundlichen Grüßen\nBuchhaltung",
+            "Liebe Grüße\nDein Team",
+            "Sehr geehrte Damen und Herren,",
+            "From: Support Team <support@acme.io>",
+            "From: GitHub <noreply@github.com>",
+            "Sr. Software Engineer at Acme",
+            "Our Team Lead is Mr TODO",
+            "I'm Looking Forward to it",
+            "I am Very Happy",
+            "Dear Monday,",
+            "- name: deploy app",
+            "Regards,\nThe Team",
+        ] {
+            assert!(spans(text).is_empty(), "{text}: {:?}", spans(text));
+        }
+    }
+
+    #[test]
+    fn person_does_not_cross_lines_or_take_the_cue() {
+        assert!(spans("Dear\nJohn Smith,").is_empty());
+        assert!(spans("Regards,\nJohn Smith is on leave").is_empty());
+        assert!(spans("12 Elm Dr. Springfield").is_empty());
+        assert_eq!(spans("Mr SMITH"), Vec::<&str>::new());
+        assert!(spans("L. Keep it short.\nM. Delete any section").is_empty());
+        assert!(spans("press CTRL-M.  For Vi this means").is_empty());
+        assert!(spans("From: Mail Delivery Subsystem <MAILER-DAEMON@x.org>").is_empty());
+    }
+}
