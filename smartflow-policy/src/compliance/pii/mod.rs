@@ -1,7 +1,7 @@
 //! PII and secret detection: recognizers (one per file under [`recognizers`]) find candidate
 //! spans, validate them (checksums, ranges, number-plan data), score them (context words raise
-//! or lower confidence) and the [`Detector`] merges overlapping findings. A text is scanned once
-//! by a `RegexSet` that tells which recognizers have anything to look at.
+//! or lower confidence) and the [`Detector`] merges overlapping findings. Each recognizer screens
+//! the text with one `RegexSet` over its patterns; only patterns that match extract.
 
 mod detector;
 pub mod recognizers;
