@@ -5,6 +5,7 @@
 //! plane, and handles signals. It holds no request flow of its own.
 
 pub mod assemble;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod env;
