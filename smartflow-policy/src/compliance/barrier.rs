@@ -177,21 +177,11 @@ impl Policy for InformationBarriers {
             return Decision::Continue;
         }
         let mut tail = ctx.extensions.remove::<Tail>().unwrap_or_default();
-        for c in &chunk.choices {
-            if let Some(content) = &c.delta.content {
-                tail.0.push_str(content);
-            }
-        }
-        let text = tail.0.clone();
-        if tail.0.len() > TAIL {
-            let mut from = tail.0.len() - TAIL;
-            while !tail.0.is_char_boundary(from) {
-                from += 1;
-            }
-            tail.0.drain(..from);
-        }
+        super::push_chunk_text(&mut tail.0, chunk);
+        let decision = self.check(ctx, &tail.0, "answer", "chunk");
+        super::trim_tail(&mut tail.0, TAIL);
         ctx.extensions.insert(tail);
-        self.check(ctx, &text, "answer", "chunk")
+        decision
     }
 }
 

@@ -97,19 +97,9 @@ impl Policy for DenyList {
             return Decision::Continue;
         }
         let mut tail = ctx.extensions.remove::<Tail>().unwrap_or_default();
-        for c in &chunk.choices {
-            if let Some(content) = &c.delta.content {
-                tail.0.push_str(content);
-            }
-        }
+        super::push_chunk_text(&mut tail.0, chunk);
         let hit = self.set.is_match(&tail.0);
-        if tail.0.len() > TAIL {
-            let mut from = tail.0.len() - TAIL;
-            while !tail.0.is_char_boundary(from) {
-                from += 1;
-            }
-            tail.0.drain(..from);
-        }
+        super::trim_tail(&mut tail.0, TAIL);
         ctx.extensions.insert(tail);
         if hit { self.deny("answer") } else { Decision::Continue }
     }

@@ -36,7 +36,7 @@ struct Applies;
 
 /// The request's reversible tokens, kept between input and output.
 #[derive(Debug, Clone)]
-struct Vault(TokenVault);
+struct Vault(Arc<TokenVault>);
 
 /// Streamed text held back per choice, so a value split across chunks is seen whole.
 #[derive(Debug, Clone, Default)]
@@ -212,7 +212,7 @@ impl Policy for PiiPolicy {
         }
         self.record(ctx, &found, "request");
         if !vault.is_empty() {
-            ctx.extensions.insert(Vault(vault));
+            ctx.extensions.insert(Vault(Arc::new(vault)));
         }
         if found.blocked.is_empty() { Decision::Continue } else { denial(&found.blocked) }
     }
@@ -221,7 +221,7 @@ impl Policy for PiiPolicy {
         if ctx.extensions.get::<Applies>().is_none() {
             return Decision::Continue;
         }
-        let vault = ctx.extensions.get::<Vault>().map(|v| v.0.clone());
+        let vault = ctx.extensions.get::<Vault>().map(|v| Arc::clone(&v.0));
         if self.output.is_none() && vault.is_none() {
             return Decision::Continue;
         }
@@ -267,7 +267,7 @@ impl Policy for PiiPolicy {
         if ctx.extensions.get::<Applies>().is_none() {
             return Decision::Continue;
         }
-        let vault = ctx.extensions.get::<Vault>().map(|v| v.0.clone());
+        let vault = ctx.extensions.get::<Vault>().map(|v| Arc::clone(&v.0));
         let mut out_vault = TokenVault::default();
         let mut found = Found::default();
         for choice in &mut resp.choices {
