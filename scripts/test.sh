@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 ./scripts/rsyslog-test-deps.sh
 export SMARTFLOW_REQUIRE_SLAPD=1 SMARTFLOW_REQUIRE_RSYSLOG=1
 cargo test --workspace
+# The all-MiniLM-L6-v2 embedder and the distillation (feature `minilm`, candle), on a tiny random
+# BERT; the real model's tests run too when models/all-MiniLM-L6-v2 exists (scripts/fetch-minilm.sh).
+cargo test -p smartflow-cache --features minilm
 
 OPENAI_VERSION="${OPENAI_VERSION:-3.54.0}"
 ANTHROPIC_VERSION="${ANTHROPIC_VERSION:-2.12.0}"

@@ -43,7 +43,7 @@ pub mod types;
 
 pub use audit::{Audit, AuditRecord};
 pub use auth::{Authenticator, BasicCredentials, Credentials};
-pub use cache::{Cache, CacheHit, CacheLayer, CacheScope, CacheStats};
+pub use cache::{Cache, CacheCounters, CacheDirectives, CacheHit, CacheLayer, CacheLookup, CacheScope, CacheStats};
 pub use embedder::Embedder;
 pub use error::{Error, ErrorKind, ErrorSource};
 pub use gateway::{ChatStream, Gateway, GatewayBuilder, GatewayOptions, ResponseMeta, Served};
@@ -51,6 +51,6 @@ pub use policy::{Completion, Decision, Denial, Enforcement, Outcome, Policy, Pol
 pub use provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
 pub use router::{AttemptReport, RoutePlan, Router, Target};
 pub use types::{
-    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Endpoint, Message, ModelInfo, ModelKind,
-    Principal, RequestContext, Role, TokenUsage, TraceContext, Usage,
+    ChatChunk, ChatRequest, ChatResponse, DataLabels, EmbeddingRequest, EmbeddingResponse, Endpoint, Message,
+    ModelInfo, ModelKind, Principal, RequestContext, Role, TokenUsage, TraceContext, Usage,
 };

@@ -22,7 +22,7 @@ use smartflow_policy::compliance::pii::{Detector, DetectorBuilder, recognizers};
 use smartflow_policy::compliance::redact::Redactor;
 use smartflow_policy::compliance::{DenyList, PiiPolicy};
 
-use crate::config::{Actions, AuditSink, Config, Dialect, Guardrail, ProviderKind};
+use crate::config::{Actions, AuditSink, Config, Dialect, Guardrail, ProviderConfig, ProviderKind};
 use crate::stores::Stores;
 
 /// Per-key limits: configuration keys first, then stored keys.
@@ -41,68 +41,9 @@ impl KeyLimits for KeyLimitSource {
 /// survive them.
 pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) -> anyhow::Result<Gateway> {
     let mut providers: HashMap<&str, Arc<dyn Provider>> = HashMap::new();
-    let needs_tls = config
-        .providers
-        .iter()
-        .any(|p| matches!(&p.kind, ProviderKind::OpenAi(s) if s.base_url.starts_with("https:") && s.ca.is_none()));
-    let roots = if needs_tls { crate::tls::system_roots() } else { Arc::new(rustls::RootCertStore::empty()) };
+    let roots = roots_for(&config.providers);
     for p in &config.providers {
-        let provider: Arc<dyn Provider> = match &p.kind {
-            ProviderKind::Mock(mock) => Arc::new(MockProvider::new(p.name.clone(), mock.clone())),
-            ProviderKind::OpenAi(s) => {
-                let fail = |e: smartflow_core::Error| anyhow::anyhow!("provider {}: {}", p.name, e.message());
-                let mut http = HttpConfig::new(&s.base_url).map_err(fail)?;
-                http.root_certificates = s.ca.clone().unwrap_or_else(|| roots.clone());
-                http.proxy.clone_from(&s.proxy);
-                http.proxy_credentials.clone_from(&s.proxy_credentials);
-                if let Some(d) = s.connect_timeout {
-                    http.connect_timeout = d;
-                }
-                if let Some(d) = s.first_byte_timeout {
-                    http.first_byte_timeout = d;
-                }
-                if let Some(d) = s.idle_timeout {
-                    http.idle_timeout = d;
-                }
-                if let Some(d) = s.total_timeout {
-                    http.total_timeout = d;
-                }
-                if let Some(n) = s.max_response_bytes {
-                    http.max_response_bytes = n;
-                }
-                match &s.dialect {
-                    Dialect::Bedrock { region, credentials } => {
-                        let mut bc = BedrockConfig::new(region, credentials.clone()).map_err(fail)?;
-                        bc.http = http;
-                        Arc::new(BedrockProvider::new(p.name.clone(), bc).map_err(fail)?)
-                    }
-                    Dialect::Gemini => {
-                        let mut gc = GeminiConfig::new(&s.base_url).map_err(fail)?;
-                        gc.http = http;
-                        gc.api_key.clone_from(&s.api_key);
-                        Arc::new(GeminiProvider::new(p.name.clone(), gc).map_err(fail)?)
-                    }
-                    Dialect::Anthropic => {
-                        let mut ac = AnthropicConfig::new(&s.base_url).map_err(fail)?;
-                        ac.http = http;
-                        ac.api_key.clone_from(&s.api_key);
-                        Arc::new(AnthropicProvider::new(p.name.clone(), ac).map_err(fail)?)
-                    }
-                    dialect => {
-                        let mut oc = match dialect {
-                            Dialect::Azure(version) => OpenAiConfig::azure(&s.base_url, version).map_err(fail)?,
-                            _ => OpenAiConfig::new(&s.base_url).map_err(fail)?,
-                        };
-                        oc.http = http;
-                        oc.api_key.clone_from(&s.api_key);
-                        if let Some(h) = &s.key_header {
-                            oc.key_header = Some(h.clone());
-                        }
-                        Arc::new(OpenAiProvider::new(p.name.clone(), oc).map_err(fail)?)
-                    }
-                }
-            }
-        };
+        let provider = provider(p, &roots)?;
         providers.insert(p.name.as_str(), provider);
     }
 
@@ -168,16 +109,21 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) 
     for rule in &config.guardrails.rules {
         builder = guardrail(builder, rule, config.guardrails.hash_key.as_deref().unwrap_or(&stores.hash_key))?;
     }
-    // After PII detection, as DESIGN.md orders pre-flight: PII, then barriers.
-    if !config.barriers.barriers.is_empty() {
+    // After PII detection, as DESIGN.md orders pre-flight: PII, then barriers. With segments
+    // but no barriers the policy only labels requests with their segments (cache scope).
+    if !config.barriers.segments.is_empty() {
         let mut segments = Vec::new();
         for s in &config.barriers.segments {
             segments.push(
                 Segment::new(s.name.clone(), s.departments.clone(), s.groups.clone(), &s.patterns, &s.keywords)
-                    .with_context(|| format!("barrier segment {}", s.name))?,
+                    .with_context(|| format!("barrier segment {}", s.name))?
+                    .with_tools(s.tools.iter().cloned()),
             );
         }
         builder = builder.policy(InformationBarriers::new(segments, config.barriers.barriers.clone()));
+    }
+    if let Some(cache) = &stores.cache {
+        builder = builder.shared_cache(cache.clone());
     }
     match &config.audit.sink {
         AuditSink::None => {}
@@ -192,10 +138,79 @@ pub async fn gateway(config: &Config, metrics: Arc<dyn Audit>, stores: &Stores) 
     Ok(builder.build()?)
 }
 
+/// Builds the provider `p` describes (`roots`: the trust store for HTTPS upstreams without
+/// their own CA).
+pub(crate) fn provider(p: &ProviderConfig, roots: &Arc<rustls::RootCertStore>) -> anyhow::Result<Arc<dyn Provider>> {
+    Ok(match &p.kind {
+        ProviderKind::Mock(mock) => Arc::new(MockProvider::new(p.name.clone(), mock.clone())),
+        ProviderKind::OpenAi(s) => {
+            let fail = |e: smartflow_core::Error| anyhow::anyhow!("provider {}: {}", p.name, e.message());
+            let mut http = HttpConfig::new(&s.base_url).map_err(fail)?;
+            http.root_certificates = s.ca.clone().unwrap_or_else(|| roots.clone());
+            http.proxy.clone_from(&s.proxy);
+            http.proxy_credentials.clone_from(&s.proxy_credentials);
+            if let Some(d) = s.connect_timeout {
+                http.connect_timeout = d;
+            }
+            if let Some(d) = s.first_byte_timeout {
+                http.first_byte_timeout = d;
+            }
+            if let Some(d) = s.idle_timeout {
+                http.idle_timeout = d;
+            }
+            if let Some(d) = s.total_timeout {
+                http.total_timeout = d;
+            }
+            if let Some(n) = s.max_response_bytes {
+                http.max_response_bytes = n;
+            }
+            match &s.dialect {
+                Dialect::Bedrock { region, credentials } => {
+                    let mut bc = BedrockConfig::new(region, credentials.clone()).map_err(fail)?;
+                    bc.http = http;
+                    Arc::new(BedrockProvider::new(p.name.clone(), bc).map_err(fail)?)
+                }
+                Dialect::Gemini => {
+                    let mut gc = GeminiConfig::new(&s.base_url).map_err(fail)?;
+                    gc.http = http;
+                    gc.api_key.clone_from(&s.api_key);
+                    Arc::new(GeminiProvider::new(p.name.clone(), gc).map_err(fail)?)
+                }
+                Dialect::Anthropic => {
+                    let mut ac = AnthropicConfig::new(&s.base_url).map_err(fail)?;
+                    ac.http = http;
+                    ac.api_key.clone_from(&s.api_key);
+                    Arc::new(AnthropicProvider::new(p.name.clone(), ac).map_err(fail)?)
+                }
+                dialect => {
+                    let mut oc = match dialect {
+                        Dialect::Azure(version) => OpenAiConfig::azure(&s.base_url, version).map_err(fail)?,
+                        _ => OpenAiConfig::new(&s.base_url).map_err(fail)?,
+                    };
+                    oc.http = http;
+                    oc.api_key.clone_from(&s.api_key);
+                    if let Some(h) = &s.key_header {
+                        oc.key_header = Some(h.clone());
+                    }
+                    Arc::new(OpenAiProvider::new(p.name.clone(), oc).map_err(fail)?)
+                }
+            }
+        }
+    })
+}
+
+/// The trust store for HTTPS upstreams: the system roots, loaded only when some provider needs them.
+pub(crate) fn roots_for(providers: &[ProviderConfig]) -> Arc<rustls::RootCertStore> {
+    let needs_tls = providers
+        .iter()
+        .any(|p| matches!(&p.kind, ProviderKind::OpenAi(s) if s.base_url.starts_with("https:") && s.ca.is_none()));
+    if needs_tls { crate::tls::system_roots() } else { Arc::new(rustls::RootCertStore::empty()) }
+}
+
 /// Adds one `[[guardrails]]` rule to the policy stack.
 fn guardrail(builder: GatewayBuilder, rule: &Guardrail, hash_key: &[u8]) -> anyhow::Result<GatewayBuilder> {
     Ok(match rule {
-        Guardrail::Pii { id, input, output, min_score, enforcement, subjects } => {
+        Guardrail::Pii { id, input, output, pre_tool, post_tool, min_score, enforcement, subjects } => {
             let detector = recognizers::all()
                 .into_iter()
                 .fold(Detector::builder(), DetectorBuilder::recognizer)
@@ -209,37 +224,50 @@ fn guardrail(builder: GatewayBuilder, rule: &Guardrail, hash_key: &[u8]) -> anyh
                 input.as_ref().map(redactor),
                 output.as_ref().map(redactor),
             )
+            .with_tool_actions(pre_tool.as_ref().map(redactor), post_tool.as_ref().map(redactor))
             .for_subjects(subjects.clone());
             if *enforcement == Enforcement::Audit {
                 p = p.audit_only();
             }
             builder.policy(p)
         }
-        Guardrail::DenyList { id, patterns, input, output, enforcement, subjects } => {
+        Guardrail::DenyList { id, patterns, input, output, pre_tool, post_tool, enforcement, subjects } => {
             let mut p = DenyList::new(id.clone(), patterns, *input, *output)
                 .with_context(|| format!("guardrail {id}"))?
+                .on_tools(*pre_tool, *post_tool)
                 .for_subjects(subjects.clone());
             if *enforcement == Enforcement::Audit {
                 p = p.audit_only();
             }
             builder.policy(p)
         }
-        Guardrail::PromptInjection { id, threshold, enforcement, subjects } => {
+        Guardrail::PromptInjection { id, threshold, input, post_tool, enforcement, subjects } => {
             let mut p = smartflow_policy::compliance::PromptInjection::new(id.clone(), *threshold)
                 .with_context(|| format!("guardrail {id}"))?
+                .on_hooks(*input, *post_tool)
                 .for_subjects(subjects.clone());
             if *enforcement == Enforcement::Audit {
                 p = p.audit_only();
             }
             builder.policy(p)
         }
-        Guardrail::SizeLimit { id, max_prompt_chars, max_messages, max_output_chars, enforcement, subjects } => {
+        Guardrail::SizeLimit {
+            id,
+            max_prompt_chars,
+            max_messages,
+            max_output_chars,
+            max_tool_argument_chars,
+            max_tool_result_chars,
+            enforcement,
+            subjects,
+        } => {
             let mut p = smartflow_policy::compliance::SizeLimit::new(
                 id.clone(),
                 *max_prompt_chars,
                 *max_messages,
                 *max_output_chars,
             )
+            .with_tool_limits(*max_tool_argument_chars, *max_tool_result_chars)
             .for_subjects(subjects.clone());
             if *enforcement == Enforcement::Audit {
                 p = p.audit_only();

@@ -33,6 +33,16 @@ enum Command {
     /// The verified audit stream.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The response cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Distil the static embedder from all-MiniLM-L6-v2 (needs a build with `--features minilm`;
+    /// otherwise exit status 2).
+    Distill(commands::distill::DistillArgs),
 }
 
 #[derive(Subcommand)]
@@ -181,6 +191,7 @@ pub fn run() -> ExitCode {
             commands::audit::verify_main(commands::audit::VerifyArgs { config, dir, hmac_key, public_key })
         }
         Command::Audit(AuditCommand::Keygen) => commands::audit::keygen(),
+        Command::Cache(CacheCommand::Distill(args)) => return commands::distill::main(&args),
         Command::Keys(KeysCommand::Hash { key }) => commands::keys::hash(key),
         Command::Keys(KeysCommand::Generate) => commands::keys::generate(),
         Command::Keys(KeysCommand::Create(c)) => {

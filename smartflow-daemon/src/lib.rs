@@ -5,6 +5,8 @@
 //! plane, and handles signals. It holds no request flow of its own.
 
 pub mod assemble;
+pub mod cache;
+pub mod cache_metrics;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -26,6 +26,9 @@ pub async fn reload(shared: &Shared) -> Result<u64, String> {
         if config.storage != old.storage {
             return Err("[storage] path changes only on restart".to_owned());
         }
+        if config.cache != old.cache {
+            return Err("[cache] changes only on restart".to_owned());
+        }
         if config.audit.verified != old.audit.verified || config.audit.remote != old.audit.remote {
             return Err(
                 "[audit.verified], [audit.splunk], [audit.syslog] and [audit.otlp] change only on restart".to_owned()

@@ -46,9 +46,15 @@ pub type SharedSlot = Arc<std::sync::OnceLock<std::sync::Weak<Shared>>>;
 
 /// A metrics registry with the daemon's own metrics registered beside the gateway's: the reload
 /// counter, and target health read from the current gateway through `slot` at scrape time.
-pub fn metrics(sinks: SinkSources) -> (Arc<MetricsAudit>, Family<ReloadLabels, Counter>, SharedSlot) {
+pub fn metrics(
+    sinks: SinkSources,
+    cache: Option<Arc<smartflow_cache::LayeredCache>>,
+) -> (Arc<MetricsAudit>, Family<ReloadLabels, Counter>, SharedSlot) {
     let mut metrics = MetricsAudit::new();
     metrics.registry_mut().register_collector(Box::new(SinkCollector::new(sinks)));
+    if let Some(cache) = cache {
+        metrics.registry_mut().register_collector(Box::new(crate::cache_metrics::CacheCollector::new(cache)));
+    }
     let reloads = Family::<ReloadLabels, Counter>::default();
     metrics.registry_mut().register("config_reloads", "Configuration reloads by result", reloads.clone());
     let slot: SharedSlot = Arc::default();

@@ -37,6 +37,8 @@ pub struct Stores {
     /// The key of the guardrails' `hash` action when `[compliance] hash_key` is not set: random,
     /// for the life of the process (hashes are then comparable only within it).
     pub hash_key: [u8; 32],
+    /// The layered response cache, when `[cache]` is configured.
+    pub cache: Option<Arc<smartflow_cache::LayeredCache>>,
     db: sled::Db,
 }
 
@@ -96,7 +98,7 @@ impl Stores {
         let mut hash_key = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut hash_key)
             .map_err(|_| anyhow::anyhow!("no system randomness"))?;
-        Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, verified, remote, hash_key, db })
+        Ok(Self { path: path.map(Path::to_path_buf), keys, ledger, usage, verified, remote, hash_key, cache: None, db })
     }
 
     /// What `/metrics` reports about the audit sinks.
@@ -109,6 +111,12 @@ impl Stores {
                 .collect(),
             verified: self.verified.clone(),
         }
+    }
+
+    /// With the response cache `cache`.
+    pub fn with_cache(mut self, cache: Option<Arc<smartflow_cache::LayeredCache>>) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// Writes everything to disk (shutdown).

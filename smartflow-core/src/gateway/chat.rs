@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind};
 use crate::policy::{Decision, Policy};
 use crate::provider::{ChunkStream, ProviderCall};
 use crate::router::Target;
-use crate::types::{ChatChunk, ChatRequest, ChatResponse, Message, ModelKind, RequestContext};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, Message, ModelKind, RequestContext, TokenUsage};
 
 /// What pre-flight decided: go to a provider, or answer now.
 pub(super) enum Preflight {
@@ -44,7 +44,8 @@ impl Gateway {
             }
         };
         resp.model.clone_from(&req.model);
-        p.usage = resp.usage.as_ref().map(|u| u.tokens());
+        // A cached answer consumed no upstream tokens: it settles (and is billed) as zero.
+        p.usage = if p.cache.is_some() { Some(TokenUsage::default()) } else { resp.usage.as_ref().map(|u| u.tokens()) };
         p.output_bytes = resp.choices.iter().map(|c| c.message.text_len()).sum();
         match self.inner.policies.on_response(&mut p.ctx, &mut resp).await {
             Decision::Continue => {}
@@ -83,12 +84,14 @@ impl Gateway {
         }
         if let Some(cache) = &self.inner.cache {
             match cache.get(&p.ctx, req).await {
-                Ok(Some(CacheHit { response, layer, similarity })) => {
-                    p.cache = Some(layer);
-                    p.ctx.extensions.insert(CacheSimilarity(similarity));
-                    return Ok(Preflight::Answer(Box::new(response)));
+                Ok(lookup) => {
+                    p.ctx.decisions.extend(lookup.decisions);
+                    if let Some(CacheHit { response, layer, similarity }) = lookup.hit {
+                        p.cache = Some(layer);
+                        p.ctx.extensions.insert(CacheSimilarity(similarity));
+                        return Ok(Preflight::Answer(Box::new(response)));
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => tracing::warn!(request_id = %p.ctx.request_id, error = %e, "cache lookup failed"),
             }
         }

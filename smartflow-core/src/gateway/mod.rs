@@ -9,6 +9,7 @@
 mod attempt;
 mod builder;
 mod chat;
+mod collect;
 mod embeddings;
 mod pending;
 mod stream;

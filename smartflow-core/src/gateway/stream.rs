@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 
 use super::chat::{Preflight, meta};
+use super::collect::Collector;
 use super::pending::Pending;
 use super::{Gateway, Inner, Served};
 use crate::error::Error;
@@ -28,6 +29,8 @@ pub struct ChatStream {
     strip_usage: bool,
     record_completion: bool,
     finished: bool,
+    /// The request and the answer so far, when the answer is to be cached once it completes.
+    store: Option<(ChatRequest, Collector)>,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -46,6 +49,8 @@ impl Gateway {
             Ok((first, upstream)) => {
                 let meta = meta(&mut pending);
                 let record_completion = pending.inner().options.record_prompts;
+                let store = (pending.inner().cache.is_some() && pending.cache.is_none() && pending.target.is_some())
+                    .then(|| (req.clone(), Collector::default()));
                 Ok(Served {
                     value: ChatStream {
                         inner: self.inner.clone(),
@@ -56,6 +61,7 @@ impl Gateway {
                         model: req.model,
                         record_completion,
                         finished: false,
+                        store,
                     },
                     meta,
                 })
@@ -70,6 +76,9 @@ impl Gateway {
     async fn open(&self, p: &mut Pending, req: &mut ChatRequest) -> Result<(Option<ChatChunk>, ChunkStream), Error> {
         match self.preflight(p, req).await? {
             Preflight::Answer(resp) => {
+                if p.cache.is_some() {
+                    p.usage = Some(crate::types::TokenUsage::default());
+                }
                 let chunks: Vec<Result<ChatChunk, Error>> =
                     ChatChunk::from_response(&resp).into_iter().map(Ok).collect();
                 Ok((None, Box::pin(futures_util::stream::iter(chunks))))
@@ -86,6 +95,21 @@ impl Gateway {
 impl ChatStream {
     fn end(&mut self, result: Result<(), &Error>) {
         self.finished = true;
+        let store = self.store.take();
+        if let (Ok(()), Some((req, collector))) = (result, store)
+            && let Some(resp) = collector.finish(&self.model)
+            && let Some(cache) = self.inner.cache.clone()
+        {
+            // Stored only after a clean end; a failed, truncated or dropped stream stores nothing.
+            let ctx = self.pending.ctx.snapshot();
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    if let Err(e) = cache.put(&ctx, &req, &resp).await {
+                        tracing::warn!(request_id = %ctx.request_id, error = %e, "cache store failed");
+                    }
+                });
+            }
+        }
         self.pending.finish_detached(result);
     }
 }
@@ -117,8 +141,11 @@ impl Stream for ChatStream {
                     return Poll::Ready(Some(Err(e)));
                 }
             };
-            if let Some(usage) = chunk.usage() {
+            if let Some(usage) = chunk.usage().filter(|_| this.pending.cache.is_none()) {
                 this.pending.usage = Some(usage.tokens());
+                if let Some((_, collector)) = this.store.as_mut() {
+                    collector.set_usage(usage);
+                }
             }
             if this.strip_usage {
                 if chunk.is_usage_only() {
@@ -133,6 +160,9 @@ impl Stream for ChatStream {
                 return Poll::Ready(Some(Err(e)));
             }
             this.pending.output_bytes += chunk.content_len();
+            if let Some((_, collector)) = this.store.as_mut() {
+                collector.push(&chunk);
+            }
             if this.record_completion {
                 let text = this.pending.completion.get_or_insert_with(String::new);
                 for c in &chunk.choices {

@@ -91,6 +91,10 @@ pub enum Action {
     Respond,
     /// Rewrote the request or answer (a redaction, a tokenization): recorded, not refused.
     Redact,
+    /// A cache layer in shadow mode would have answered (the request went upstream).
+    WouldHit,
+    /// Answered from an entry another user's request stored (L4, as a sharing policy allows).
+    Share,
 }
 
 /// One recorded decision.

@@ -85,4 +85,21 @@ impl RequestContext {
             cost_nano_usd: std::sync::atomic::AtomicU64::new(0),
         }
     }
+
+    /// A copy for work that outlives the request (a cache store after a stream ended): identity,
+    /// ids, trace and extensions; not the decisions, headers or cost.
+    pub fn snapshot(&self) -> Self {
+        Self {
+            request_id: self.request_id.clone(),
+            principal: self.principal.clone(),
+            endpoint: self.endpoint,
+            started: self.started,
+            started_at: self.started_at,
+            decisions: Vec::new(),
+            response_headers: http::HeaderMap::new(),
+            extensions: self.extensions.clone(),
+            trace: self.trace,
+            cost_nano_usd: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
 }

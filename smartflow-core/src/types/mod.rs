@@ -6,6 +6,7 @@ mod chat;
 mod chunk;
 mod context;
 mod embedding;
+mod labels;
 mod model;
 mod principal;
 mod tool;
@@ -17,6 +18,7 @@ pub use chat::{ChatRequest, ChatResponse, Choice, ContentPart, Message, MessageC
 pub use chunk::{ChatChunk, ChunkChoice, Delta};
 pub use context::{Endpoint, RequestContext};
 pub use embedding::{EmbeddingRequest, EmbeddingResponse, EmbeddingUsage};
+pub use labels::DataLabels;
 pub use model::{ModelInfo, ModelKind};
 pub use principal::Principal;
 pub use tool::{ToolCall, ToolResult};

@@ -14,10 +14,10 @@ pub fn main(path: &Path) -> anyhow::Result<()> {
 /// Validates `path`; prints a summary on success.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let config = Config::load(path, &Overrides::default())?;
-    let (metrics, _, _) = crate::state::metrics(Default::default());
+    let (metrics, _, _) = crate::state::metrics(Default::default(), None);
     // A temporary store and no audit stream: the real ones may be held by the running daemon,
     // and checking must not change them.
-    let stores = crate::stores::Stores::open(None, None)?;
+    let stores = crate::stores::Stores::open(None, None)?.with_cache(crate::cache::open(&config, true)?);
     crate::assemble::gateway(&config, metrics, &stores).await?;
     let mut out = std::io::stdout().lock();
     writeln!(

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod distill;
 pub mod key_admin;
 pub mod keys;
 pub mod serve;

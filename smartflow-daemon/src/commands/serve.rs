@@ -29,8 +29,10 @@ pub fn main(path: &Path, overrides: Overrides) -> anyhow::Result<()> {
 /// Runs the daemon until a termination signal.
 pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
     crate::logging::init(&config.log);
-    let stores = Arc::new(crate::stores::Stores::open(config.storage.as_deref(), Some(&config.audit))?);
-    let (metrics, reloads, slot) = state::metrics(stores.sink_sources());
+    let cache = crate::cache::open(&config, false)?;
+    let stores =
+        Arc::new(crate::stores::Stores::open(config.storage.as_deref(), Some(&config.audit))?.with_cache(cache));
+    let (metrics, reloads, slot) = state::metrics(stores.sink_sources(), stores.cache.clone());
     if config.storage.is_none() {
         tracing::warn!("no [storage] path: keys created through the admin API and usage counters last only until exit");
     }
@@ -53,6 +55,17 @@ pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
 
+    if let Some(cache) = shared.stores.cache.clone() {
+        // Expiry and the byte bound, off the request path.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                let c = cache.clone();
+                let _ = tokio::task::spawn_blocking(move || c.maintain()).await;
+            }
+        });
+    }
     let graceful = GracefulShutdown::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     {
@@ -78,6 +91,9 @@ pub async fn run(config: Config, overrides: Overrides) -> anyhow::Result<()> {
         tracing::warn!("drain timeout reached; closing the remaining connections");
     }
     let _ = shared.gateway.load().flush_audit().await;
+    if let Some(cache) = &shared.stores.cache {
+        cache.flush().await;
+    }
     shared.stores.flush();
     tracing::info!("smartflowd stopped");
     Ok(())

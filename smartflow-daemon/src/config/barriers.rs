@@ -1,5 +1,5 @@
-//! Validation of `[barriers]`: segments (membership and classifiers) and the barriers between
-//! them.
+//! Validation of `[barriers]`: segments (membership, classifiers and the MCP tools they own)
+//! and the barriers between them.
 
 use std::collections::BTreeSet;
 
@@ -23,6 +23,8 @@ pub struct SegmentConfig {
     pub patterns: Vec<String>,
     /// Classifier keywords.
     pub keywords: Vec<String>,
+    /// MCP tools the segment owns (`server/tool` or `server/*`).
+    pub tools: BTreeSet<String>,
 }
 
 /// `[barriers]`.
@@ -48,12 +50,17 @@ pub(super) fn barriers(c: &Ctx<'_>, raw: &RawConfig) -> Result<BarriersConfig, C
         for p in &s.patterns {
             regex::Regex::new(p.get_ref()).or_else(|e| c.err(p.span(), &format!("{key}.patterns"), e))?;
         }
+        let mut tools = BTreeSet::new();
+        for t in &s.tools {
+            tools.insert(super::guardrails::tool_entry(c, t, &format!("{key}.tools"))?);
+        }
         segments.push(SegmentConfig {
             name: s.name.get_ref().clone(),
             departments: s.departments.iter().cloned().collect(),
             groups: s.groups.iter().cloned().collect(),
             patterns: s.patterns.iter().map(|p| p.get_ref().clone()).collect(),
             keywords: s.keywords.clone(),
+            tools,
         });
     }
     let mut barriers = Vec::new();

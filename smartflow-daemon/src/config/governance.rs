@@ -167,6 +167,7 @@ pub(super) fn governance(
             departments: set(&r.departments),
             tiers: set(&r.tiers),
             models: set(&r.models),
+            tools: BTreeSet::new(),
         };
         rules.push(LimitRule { id: id.clone(), scope, subjects, limits, enforcement });
     }

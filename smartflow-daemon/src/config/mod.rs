@@ -4,6 +4,7 @@
 
 mod audit;
 mod barriers;
+mod cache;
 mod governance;
 mod guardrails;
 mod raw;
@@ -58,7 +59,11 @@ pub struct Config {
     pub guardrails: GuardrailsConfig,
     /// `[barriers]`.
     pub barriers: BarriersConfig,
+    /// `[cache]`; `None`: no response cache.
+    pub cache: Option<CacheSettings>,
 }
+
+pub use cache::{CacheSettings, EmbedderChoice, SemanticSettings, SharingSettings};
 
 pub use barriers::{BarriersConfig, SegmentConfig};
 

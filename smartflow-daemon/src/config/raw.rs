@@ -43,6 +43,7 @@ pub(crate) struct RawConfig {
     pub(crate) compliance: RawCompliance,
     #[serde(default)]
     pub(crate) barriers: RawBarriers,
+    pub(crate) cache: Option<super::cache::RawCache>,
 }
 
 /// `[barriers]`: information barriers.
@@ -68,6 +69,8 @@ pub(crate) struct RawSegment {
     pub(crate) keywords: Vec<String>,
     #[serde(default)]
     pub(crate) patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) tools: Vec<Spanned<String>>,
 }
 
 /// `[[barriers.rules]]`.
@@ -106,11 +109,15 @@ pub(crate) struct RawGuardrail {
     pub(crate) departments: Vec<String>,
     #[serde(default)]
     pub(crate) models: Vec<String>,
+    #[serde(default)]
+    pub(crate) tools: Vec<Spanned<String>>,
     // type = "pii"
     #[serde(default)]
     pub(crate) input_actions: std::collections::BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub(crate) output_actions: std::collections::BTreeMap<String, Spanned<String>>,
+    pub(crate) pre_tool_actions: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    pub(crate) post_tool_actions: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
     pub(crate) min_score: Option<Spanned<f64>>,
     // type = "deny_list"
     #[serde(default)]
@@ -123,6 +130,8 @@ pub(crate) struct RawGuardrail {
     pub(crate) max_prompt_chars: Option<Spanned<i64>>,
     pub(crate) max_messages: Option<Spanned<i64>>,
     pub(crate) max_output_chars: Option<Spanned<i64>>,
+    pub(crate) max_tool_argument_chars: Option<Spanned<i64>>,
+    pub(crate) max_tool_result_chars: Option<Spanned<i64>>,
     // type = "json_schema"
     pub(crate) schema: Option<Spanned<toml::Table>>,
     pub(crate) schema_file: Option<Spanned<String>>,

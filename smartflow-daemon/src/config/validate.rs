@@ -343,6 +343,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
     let identity = super::governance::identity(&c, &raw)?;
     let guardrails = super::guardrails::guardrails(&c, &raw)?;
     let barriers = super::barriers::barriers(&c, &raw)?;
+    let cache = super::cache::cache(&c, &raw, storage.as_ref())?;
     Ok(Config {
         path: path.to_path_buf(),
         server,
@@ -358,6 +359,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
         identity,
         guardrails,
         barriers,
+        cache,
     })
 }
 

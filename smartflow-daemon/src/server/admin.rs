@@ -24,6 +24,8 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
     ("GET", "/api/status", true),
     ("POST", "/api/config/reload", true),
     ("POST", "/api/audit/verify", true),
+    ("GET", "/api/cache/stats", true),
+    ("POST", "/api/cache/flush", true),
     ("GET", "/api/me", true),
     ("GET", "/api/me/usage", true),
     ("GET", "/api/usage", true),
@@ -85,6 +87,8 @@ async fn api(shared: &Shared, req: Request<Incoming>, request_id: &str) -> Respo
         (&Method::GET, "/api/usage") => usage(shared, &caller, query, false, request_id),
         (&Method::GET, "/api/status") => status(shared, request_id),
         (&Method::POST, "/api/audit/verify") => audit_verify(shared, request_id).await,
+        (&Method::GET, "/api/cache/stats") => super::cache_api::stats(shared, request_id),
+        (&Method::POST, "/api/cache/flush") => super::cache_api::flush(shared, &caller, &body, request_id).await,
         (&Method::POST, "/api/config/reload") => match crate::reload::reload(shared).await {
             Ok(generation) => respond::json(
                 StatusCode::OK,

@@ -115,7 +115,8 @@ pub(super) async fn admit<T>(
     let mut ctx = RequestContext::new(request_id, principal, endpoint);
     let traceparent = parts.headers.get("traceparent").and_then(|v| v.to_str().ok());
     ctx.trace = smartflow_core::TraceContext::from_traceparent(traceparent);
-    let overrides = validate::reject_upstream_overrides_outside_body(parts.uri.query(), &parts.headers);
+    let overrides = validate::reject_upstream_overrides_outside_body(parts.uri.query(), &parts.headers)
+        .and_then(|()| cache_directives(&parts.headers, &mut ctx));
     let parsed = match overrides {
         Err(e) => Err(e),
         Ok(()) => match body::read_json(&parts.headers, body, limits).await {
@@ -130,6 +131,16 @@ pub(super) async fn admit<T>(
             Err(e)
         }
     }
+}
+
+/// `x-smartflow-cache` request directives, for the cache to read from the context.
+fn cache_directives(headers: &http::HeaderMap, ctx: &mut RequestContext) -> Result<(), Error> {
+    let Some(value) = headers.get("x-smartflow-cache") else { return Ok(()) };
+    let text = value.to_str().map_err(|_| {
+        Error::invalid_request("the x-smartflow-cache header is not ASCII").with_param("x-smartflow-cache")
+    })?;
+    ctx.extensions.insert(smartflow_core::CacheDirectives::parse(text)?);
+    Ok(())
 }
 
 /// A served answer as a JSON response with its metadata headers.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod body;
+mod cache_api;
 pub mod data;
 mod messages;
 mod respond;

@@ -10,6 +10,7 @@
 )]
 
 mod audit;
+mod cache;
 mod cancel;
 mod chat;
 mod compliance;

@@ -3,18 +3,23 @@
 //! segment (keyword and regex classifiers), and *barriers* between segments that may not exchange
 //! data. A member of segment A may not send a prompt labelled B, nor receive an answer labelled
 //! B, when a barrier stands between A and B. The same segments scope cache entries (no hit across
-//! a barrier) and tools.
+//! a barrier) and tools: a segment may own MCP tools (`server/tool` or `server/*`), which a
+//! member of a segment barred from it may not call (`mcp_pre_tool`), and a tool's result labelled
+//! for a barred segment is refused like an answer (`mcp_post_tool`).
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use regex::RegexSet;
 use smartflow_core::policy::Action;
-use smartflow_core::types::MessageContent;
+use smartflow_core::types::{MessageContent, ToolCall, ToolResult};
 use smartflow_core::{
     ChatChunk, ChatRequest, ChatResponse, Decision, Denial, Enforcement, Policy, PolicyDecision, Principal,
     RequestContext,
 };
+
+use super::{ToolSide, check_tool_json, too_large, tool_leaves};
+use crate::governance::rules::tool_listed;
 
 /// Output text kept to classify streamed answers across chunk boundaries.
 const TAIL: usize = 512;
@@ -30,6 +35,8 @@ pub struct Segment {
     pub groups: BTreeSet<String>,
     /// Content labelled with this segment (case-insensitive keywords become whole-word regexes).
     pub classifier: Option<RegexSet>,
+    /// MCP tools the segment owns: `server/tool` or `server/*`.
+    pub tools: BTreeSet<String>,
 }
 
 impl Segment {
@@ -44,7 +51,18 @@ impl Segment {
         let mut all: Vec<String> = patterns.to_vec();
         all.extend(keywords.iter().map(|k| format!(r"(?i)\b{}\b", regex::escape(k))));
         let classifier = if all.is_empty() { None } else { Some(RegexSet::new(&all)?) };
-        Ok(Self { name: name.into(), departments, groups, classifier })
+        Ok(Self { name: name.into(), departments, groups, classifier, tools: BTreeSet::new() })
+    }
+
+    /// The segment owns these MCP tools (`server/tool` or `server/*`).
+    pub fn with_tools(mut self, tools: impl IntoIterator<Item = String>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Whether the segment owns `tool` on MCP server `server`.
+    pub fn owns_tool(&self, server: &str, tool: &str) -> bool {
+        tool_listed(&self.tools, server, tool)
     }
 
     /// Whether `p` is a member.
@@ -114,6 +132,11 @@ impl InformationBarriers {
             .collect()
     }
 
+    /// The segments owning `tool` on `server`.
+    pub fn owners_of(&self, server: &str, tool: &str) -> BTreeSet<&str> {
+        self.segments.iter().filter(|s| s.owns_tool(server, tool)).map(|s| s.name.as_str()).collect()
+    }
+
     /// Checks `text` for principal `p`: enforced barriers deny; audit ones are recorded.
     fn check(&self, ctx: &mut RequestContext, text: &str, what: &str, phase: &'static str) -> Decision {
         if self.barriers.is_empty() {
@@ -123,10 +146,22 @@ impl InformationBarriers {
         if labels.is_empty() {
             return Decision::Continue;
         }
+        match self.barred(ctx, &labels, phase) {
+            Some(b) => Decision::Deny(Denial::new(
+                b.id.clone(),
+                format!("information barrier: this {what} is restricted from your segment"),
+            )),
+            None => Decision::Continue,
+        }
+    }
+
+    /// The first enforced barrier between the caller's segments and `labels`; audit ones
+    /// crossed are recorded as `would_deny`.
+    fn barred(&self, ctx: &mut RequestContext, labels: &BTreeSet<&str>, phase: &'static str) -> Option<&Barrier> {
         let principal = ctx.principal.clone();
         let member = self.segments_of(&principal);
         let mut deny = None;
-        for b in self.crossed(&member, &labels) {
+        for b in self.crossed(&member, labels) {
             match b.enforcement {
                 Enforcement::Enforce => {
                     deny.get_or_insert(b);
@@ -139,13 +174,7 @@ impl InformationBarriers {
                 }),
             }
         }
-        match deny {
-            Some(b) => Decision::Deny(Denial::new(
-                b.id.clone(),
-                format!("information barrier: this {what} is restricted from your segment"),
-            )),
-            None => Decision::Continue,
-        }
+        deny
     }
 }
 
@@ -156,6 +185,14 @@ impl Policy for InformationBarriers {
     }
 
     async fn on_request(&self, ctx: &mut RequestContext, req: &mut ChatRequest) -> Decision {
+        // The caller's segments scope everything after pre-flight: the cache never serves an
+        // entry across them.
+        let principal = ctx.principal.clone();
+        let segments = self.segments_of(&principal);
+        if !segments.is_empty() {
+            smartflow_core::DataLabels::of(&mut ctx.extensions).segments =
+                segments.iter().map(|s| (*s).to_owned()).collect();
+        }
         let text: Vec<String> = req.messages.iter().filter_map(smartflow_core::Message::text).collect();
         self.check(ctx, &text.join("\n"), "request", "request")
     }
@@ -183,6 +220,41 @@ impl Policy for InformationBarriers {
         ctx.extensions.insert(tail);
         decision
     }
+
+    async fn on_tool_call(&self, ctx: &mut RequestContext, call: &mut ToolCall) -> Decision {
+        if self.barriers.is_empty() {
+            return Decision::Continue;
+        }
+        let owners = self.owners_of(&call.server, &call.tool);
+        if owners.is_empty() {
+            return Decision::Continue;
+        }
+        match self.barred(ctx, &owners, ToolSide::Arguments.phase()) {
+            Some(b) => Decision::Deny(Denial::new(
+                b.id.clone(),
+                "information barrier: this tool belongs to a segment restricted from yours",
+            )),
+            None => Decision::Continue,
+        }
+    }
+
+    async fn on_tool_result(&self, ctx: &mut RequestContext, result: &mut ToolResult) -> Decision {
+        if self.barriers.is_empty() {
+            return Decision::Continue;
+        }
+        let phase = ToolSide::Result.phase();
+        if let Err(why) = check_tool_json(&result.content) {
+            // What cannot be classified is treated as labelled for every segment: refused to a
+            // caller on either side of a barrier.
+            let every: BTreeSet<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+            return match self.barred(ctx, &every, phase) {
+                Some(b) => too_large(b.id.clone(), ToolSide::Result, why),
+                None => Decision::Continue,
+            };
+        }
+        let text = tool_leaves(&result.content).join("\n");
+        self.check(ctx, &text, "tool result", phase)
+    }
 }
 
 #[cfg(test)]
@@ -204,7 +276,8 @@ mod tests {
             &[r"(?i)\bblock trade\b".into()],
             &["order book".into()],
         )
-        .unwrap();
+        .unwrap()
+        .with_tools(["trading-db/*".to_owned(), "oms/submit".to_owned()]);
         let barrier = Barrier { id: "research-trading".into(), a: "research".into(), b: "trading".into(), enforcement };
         InformationBarriers::new(vec![research, trading], vec![barrier])
     }
@@ -264,6 +337,58 @@ mod tests {
         };
         assert!(matches!(chunk("the order "), Decision::Continue));
         assert!(matches!(chunk("book shows"), Decision::Deny(_)));
+    }
+
+    fn tool_ctx(department: &str) -> RequestContext {
+        let mut p = Principal::new("k");
+        p.department = Some(department.into());
+        RequestContext::new("r", Arc::new(p), Endpoint::ToolCall)
+    }
+
+    fn call(server: &str, tool: &str) -> ToolCall {
+        ToolCall { server: server.into(), tool: tool.into(), arguments: serde_json::json!({}) }
+    }
+
+    #[tokio::test]
+    async fn a_barred_segment_cannot_call_another_segments_tool() {
+        let b = barriers(Enforcement::Enforce);
+        let d = b.on_tool_call(&mut tool_ctx("research"), &mut call("trading-db", "positions")).await;
+        assert!(matches!(d, Decision::Deny(ref x) if x.rule == "research-trading" && x.message.contains("tool")));
+        let d = b.on_tool_call(&mut tool_ctx("research"), &mut call("oms", "submit")).await;
+        assert!(matches!(d, Decision::Deny(_)));
+        for (who, server, tool) in
+            [("trading", "trading-db", "positions"), ("research", "oms", "cancel"), ("research", "wiki", "read")]
+        {
+            let d = b.on_tool_call(&mut tool_ctx(who), &mut call(server, tool)).await;
+            assert!(matches!(d, Decision::Continue), "{who} {server}/{tool}");
+        }
+    }
+
+    #[tokio::test]
+    async fn audit_barriers_record_would_deny_on_tool_calls() {
+        let b = barriers(Enforcement::Audit);
+        let mut c = tool_ctx("research");
+        assert!(matches!(b.on_tool_call(&mut c, &mut call("trading-db", "positions")).await, Decision::Continue));
+        let recorded: Vec<_> = c.decisions.iter().map(|d| (d.rule.as_str(), d.action.clone(), d.phase)).collect();
+        assert_eq!(recorded, vec![("research-trading", Action::WouldDeny, "tool_call")]);
+    }
+
+    #[tokio::test]
+    async fn a_tool_result_labelled_for_a_barred_segment_is_refused() {
+        let b = barriers(Enforcement::Enforce);
+        let mut result = ToolResult {
+            server: "wiki".into(),
+            tool: "read".into(),
+            content: serde_json::json!({"content": [{"type": "text", "text": "Today's Order Book: ..."}]}),
+            is_error: false,
+        };
+        let d = b.on_tool_result(&mut tool_ctx("research"), &mut result).await;
+        assert!(matches!(d, Decision::Deny(ref x) if x.rule == "research-trading"));
+        assert!(matches!(b.on_tool_result(&mut tool_ctx("trading"), &mut result).await, Decision::Continue));
+        result.content = serde_json::json!("x".repeat(crate::compliance::MAX_TOOL_TEXT_BYTES + 1));
+        let d = b.on_tool_result(&mut tool_ctx("research"), &mut result).await;
+        assert!(matches!(d, Decision::Deny(ref x) if x.rule == "research-trading"), "too large to classify");
+        assert!(matches!(b.on_tool_result(&mut tool_ctx("legal"), &mut result).await, Decision::Continue));
     }
 
     #[test]

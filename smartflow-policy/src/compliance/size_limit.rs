@@ -1,14 +1,15 @@
 //! `SizeLimit`: a guardrail bounding the prompt (`llm_input`: the number of messages and the
 //! characters of their text summed) and the answer (`llm_output`: the characters of a
 //! non-streamed answer, or of a streamed one counted cumulatively, the stream ending with an
-//! error event at the chunk that crosses the limit).
+//! error event at the chunk that crosses the limit), and MCP tool calls (`mcp_pre_tool`: the
+//! characters of the arguments as compact JSON; `mcp_post_tool`: those of the result content).
 //!
-//! Prompt limits refuse with 413 (`ErrorKind::PayloadTooLarge`, code `policy_violation`): the
-//! caller can shrink its request. Answer limits refuse with 403 (`ErrorKind::PolicyDenied`): the
-//! caller sent nothing too large, the model's answer was.
+//! Prompt and tool-argument limits refuse with 413 (`ErrorKind::PayloadTooLarge`, code
+//! `policy_violation`): the caller can shrink its request. Answer and tool-result limits refuse
+//! with 403 (`ErrorKind::PolicyDenied`): the caller sent nothing too large, the answer was.
 
 use async_trait::async_trait;
-use smartflow_core::types::MessageContent;
+use smartflow_core::types::{MessageContent, ToolCall, ToolResult};
 use smartflow_core::{
     ChatChunk, ChatRequest, ChatResponse, Decision, Denial, Enforcement, ErrorKind, Policy, RequestContext,
 };
@@ -22,6 +23,8 @@ pub struct SizeLimit {
     max_prompt_chars: Option<usize>,
     max_messages: Option<usize>,
     max_output_chars: Option<usize>,
+    max_tool_argument_chars: Option<usize>,
+    max_tool_result_chars: Option<usize>,
     enforcement: Enforcement,
     subjects: Subjects,
 }
@@ -48,9 +51,19 @@ impl SizeLimit {
             max_prompt_chars,
             max_messages,
             max_output_chars,
+            max_tool_argument_chars: None,
+            max_tool_result_chars: None,
             enforcement: Enforcement::Enforce,
             subjects: Subjects::default(),
         }
+    }
+
+    /// Limits on MCP tool calls: the characters of the arguments (checked on `mcp_pre_tool`) and
+    /// of the result content (checked on `mcp_post_tool`), as compact JSON.
+    pub fn with_tool_limits(mut self, max_argument_chars: Option<usize>, max_result_chars: Option<usize>) -> Self {
+        self.max_tool_argument_chars = max_argument_chars;
+        self.max_tool_result_chars = max_result_chars;
+        self
     }
 
     /// Audit enforcement: oversize requests are recorded as `would_deny`.
@@ -59,7 +72,8 @@ impl SizeLimit {
         self
     }
 
-    /// Applies only to requests whose principal and model match `subjects`.
+    /// Applies only to requests whose principal and model (LLM hooks) or tool (MCP hooks) match
+    /// `subjects`.
     pub fn for_subjects(mut self, subjects: Subjects) -> Self {
         self.subjects = subjects;
         self
@@ -74,6 +88,27 @@ impl SizeLimit {
     fn answer_too_long(&self, max: usize) -> Decision {
         Decision::Deny(Denial::new(self.id.clone(), format!("the answer is longer than {max} characters")))
     }
+}
+
+/// Whether `value`, as compact JSON, is longer than `max` characters. Stops counting at the
+/// limit.
+fn json_longer_than(value: &serde_json::Value, max: usize) -> bool {
+    /// Counts characters written; fails once past the limit.
+    struct Count {
+        chars: usize,
+        max: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // UTF-8: every byte that does not continue a character starts one.
+            self.chars += buf.iter().filter(|b| (**b & 0xC0) != 0x80).count();
+            if self.chars > self.max { Err(std::io::Error::other("over the limit")) } else { Ok(buf.len()) }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(&mut Count { chars: 0, max }, value).is_err()
 }
 
 fn chars(content: &MessageContent) -> usize {
@@ -131,6 +166,30 @@ impl Policy for SizeLimit {
         let total = ctx.extensions.get::<Streamed>().map_or(0, |s| s.0).saturating_add(added);
         ctx.extensions.insert(Streamed(total));
         if total > max { self.answer_too_long(max) } else { Decision::Continue }
+    }
+
+    async fn on_tool_call(&self, ctx: &mut RequestContext, call: &mut ToolCall) -> Decision {
+        let Some(max) = self.max_tool_argument_chars else { return Decision::Continue };
+        if !self.subjects.matches_tool(&ctx.principal, &call.server, &call.tool) {
+            return Decision::Continue;
+        }
+        if json_longer_than(&call.arguments, max) {
+            self.too_large(format!("the tool arguments are longer than {max} characters"))
+        } else {
+            Decision::Continue
+        }
+    }
+
+    async fn on_tool_result(&self, ctx: &mut RequestContext, result: &mut ToolResult) -> Decision {
+        let Some(max) = self.max_tool_result_chars else { return Decision::Continue };
+        if !self.subjects.matches_tool(&ctx.principal, &result.server, &result.tool) {
+            return Decision::Continue;
+        }
+        if json_longer_than(&result.content, max) {
+            Decision::Deny(Denial::new(self.id.clone(), format!("the tool result is longer than {max} characters")))
+        } else {
+            Decision::Continue
+        }
     }
 }
 
@@ -195,6 +254,30 @@ mod tests {
         assert!(matches!(p.on_chunk(&mut c, &mut chunk("hello")), Decision::Continue));
         let Decision::Deny(d) = p.on_chunk(&mut c, &mut chunk("world")) else { panic!("over the answer limit") };
         assert_eq!(d.kind, ErrorKind::PolicyDenied);
+    }
+
+    #[tokio::test]
+    async fn tool_arguments_and_results_are_bounded_by_tool_subject() {
+        let subjects = Subjects { tools: ["files/*".to_owned()].into(), ..Subjects::default() };
+        let p = SizeLimit::new("size", None, None, None).with_tool_limits(Some(12), Some(10)).for_subjects(subjects);
+        let mut c = RequestContext::new("r", Arc::new(Principal::new("k")), Endpoint::ToolCall);
+        // {"p":"é/a"} is 11 characters (13 bytes).
+        let mut call =
+            ToolCall { server: "files".into(), tool: "read".into(), arguments: serde_json::json!({"p": "é/a"}) };
+        assert!(matches!(p.on_tool_call(&mut c, &mut call).await, Decision::Continue));
+        call.arguments = serde_json::json!({"path": "/etc/passwd"});
+        let Decision::Deny(d) = p.on_tool_call(&mut c, &mut call).await else { panic!("over the argument limit") };
+        assert_eq!(d.kind, ErrorKind::PayloadTooLarge);
+        let mut result = ToolResult {
+            server: "files".into(),
+            tool: "read".into(),
+            content: serde_json::json!("0123456789"),
+            is_error: false,
+        };
+        let Decision::Deny(d) = p.on_tool_result(&mut c, &mut result).await else { panic!("over the result limit") };
+        assert_eq!(d.kind, ErrorKind::PolicyDenied);
+        result.server = "web".into();
+        assert!(matches!(p.on_tool_result(&mut c, &mut result).await, Decision::Continue), "not a subject");
     }
 
     #[tokio::test]

@@ -67,6 +67,9 @@ impl ScopeAttr {
 }
 
 /// Which requests a rule applies to; an empty set means "any".
+///
+/// `models` filters the LLM hooks only ([`Subjects::matches`]) and `tools` the MCP tool hooks
+/// only ([`Subjects::matches_tool`]); the principal's sets filter both.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subjects {
     /// Key ids.
@@ -79,21 +82,41 @@ pub struct Subjects {
     pub departments: BTreeSet<String>,
     /// Tiers.
     pub tiers: BTreeSet<String>,
-    /// Virtual models.
+    /// Virtual models (LLM hooks only).
     pub models: BTreeSet<String>,
+    /// MCP tools, as `server/tool` or `server/*` (MCP tool hooks only).
+    pub tools: BTreeSet<String>,
+}
+
+/// Whether `set` is empty or holds `v`.
+fn one(set: &BTreeSet<String>, v: Option<&str>) -> bool {
+    set.is_empty() || v.is_some_and(|v| set.contains(v))
 }
 
 impl Subjects {
-    /// Whether a request by `p` for `model` is a subject.
+    /// Whether a request by `p` for `model` is a subject (`tools` is not consulted).
     pub fn matches(&self, p: &Principal, model: &str) -> bool {
-        let one = |set: &BTreeSet<String>, v: Option<&str>| set.is_empty() || v.is_some_and(|v| set.contains(v));
+        self.matches_principal(p) && one(&self.models, Some(model))
+    }
+
+    /// Whether a call by `p` of `tool` on MCP server `server` is a subject: `tools` holds
+    /// `server/tool` or `server/*`, or is empty (`models` is not consulted).
+    pub fn matches_tool(&self, p: &Principal, server: &str, tool: &str) -> bool {
+        self.matches_principal(p) && (self.tools.is_empty() || tool_listed(&self.tools, server, tool))
+    }
+
+    fn matches_principal(&self, p: &Principal) -> bool {
         one(&self.keys, Some(&p.key_id))
             && one(&self.users, p.user.as_deref())
             && one(&self.teams, p.team.as_deref())
             && one(&self.departments, p.department.as_deref())
             && one(&self.tiers, p.tier.as_deref())
-            && one(&self.models, Some(model))
     }
+}
+
+/// Whether `tools` (entries `server/tool` or `server/*`) lists `tool` on `server`.
+pub(crate) fn tool_listed(tools: &BTreeSet<String>, server: &str, tool: &str) -> bool {
+    tools.iter().any(|entry| entry.split_once('/').is_some_and(|(s, t)| s == server && (t == "*" || t == tool)))
 }
 
 /// A named set of limits, counted per scope, for its subjects.
@@ -171,5 +194,20 @@ mod tests {
         rule.subjects.models.insert("other".into());
         assert_eq!(rule.scope_of(&principal(), "m"), None);
         assert_eq!(rule.scope_of(&principal(), "other").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn models_filter_llm_hooks_and_tools_filter_mcp_hooks() {
+        let p = principal();
+        let mut s = Subjects { tools: ["hr-db/*".to_owned(), "crm/lookup".to_owned()].into(), ..Subjects::default() };
+        assert!(s.matches_tool(&p, "hr-db", "query") && s.matches_tool(&p, "crm", "lookup"));
+        assert!(!s.matches_tool(&p, "crm", "delete") && !s.matches_tool(&p, "hr", "query"));
+        assert!(s.matches(&p, "any-model"), "tools never filter the LLM hooks");
+        s.models.insert("gpt".into());
+        assert!(!s.matches(&p, "other") && s.matches_tool(&p, "crm", "lookup"), "models never filter tools");
+        s.tools.clear();
+        assert!(s.matches_tool(&p, "any", "thing"), "an empty set matches every tool");
+        s.teams.insert("blue".into());
+        assert!(!s.matches_tool(&p, "any", "thing"), "the principal's sets filter tools too");
     }
 }

@@ -149,5 +149,7 @@ fn action_label(action: &Action) -> &'static str {
         Action::WouldDeny => "would_deny",
         Action::Respond => "respond",
         Action::Redact => "redact",
+        Action::WouldHit => "would_hit",
+        Action::Share => "share",
     }
 }

@@ -141,6 +141,8 @@ fn policy(record: &AuditRecord, decision: &PolicyDecision, i: usize, host: &str)
         Action::WouldDeny => ("allowed", "would_deny", "medium"),
         Action::Respond => ("blocked", "respond", "informational"),
         Action::Redact => ("allowed", "redact", "low"),
+        Action::WouldHit => ("allowed", "would_hit", "informational"),
+        Action::Share => ("allowed", "share", "low"),
     };
     put(&mut m, "action", action);
     put(&mut m, "policy_action", verb);

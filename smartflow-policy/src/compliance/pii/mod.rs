@@ -1,12 +1,20 @@
 //! PII and secret detection: recognizers (one per file under [`recognizers`]) find candidate
 //! spans, validate them (checksums, ranges, number-plan data), score them (context words raise
-//! or lower confidence) and the [`Detector`] merges overlapping findings. Each recognizer screens
-//! the text with one `RegexSet` over its patterns; only patterns that match extract.
+//! or lower confidence) and the [`Detector`] merges overlapping findings.
+//!
+//! Each recognizer declares [`Trigger`]s — literals every candidate contains or follows (`@`,
+//! `sk-`, `Dear `, `born`), or digit clusters — and the window around each hit that holds its
+//! candidates. The detector finds every recognizer's hits in one pass (one Aho-Corasick automaton,
+//! one digit scan) and runs a recognizer's patterns (a `RegexSet` screen, then the patterns that
+//! match) only on its windows: a recognizer whose triggers do not occur costs nothing.
 
+mod automaton;
 mod detector;
 pub mod recognizers;
+mod triggers;
 
 pub use detector::{Detector, DetectorBuilder};
+pub use triggers::{Accept, Trigger};
 
 use std::fmt;
 use std::sync::Arc;
@@ -130,6 +138,13 @@ pub trait Recognizer: Send + Sync + 'static {
     /// spanning `start..end` of `text`: `None` rejects it; `Some(finding)` may narrow the span.
     /// `text` is the whole text, so context around the match can be read.
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding>;
+
+    /// Where candidates can be (see [`Trigger`] for the contract): `Some(triggers)` runs the
+    /// patterns only on the windows around the triggers' hits, and not at all in a text without
+    /// a hit; `None` (the default) scans the whole text.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        None
+    }
 }
 
 /// Words near a match (within `window` bytes before it, case-insensitive) that change its score.

@@ -21,7 +21,7 @@
 //! streets (`Parkplatz 3`, `Arbeitsplatz 2`) and German preposition phrases about time or
 //! documents (`Im Kapitel 3`, `Am Montag 2`).
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// Finds street addresses (score 0.7–0.85); the span is the street line (number and street).
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,6 +36,8 @@ const ENGLISH: usize = 0;
 const GERMAN_SUFFIX: usize = 1;
 const GERMAN_ADJECTIVE: usize = 2;
 const GERMAN_PREPOSITION: usize = 3;
+const FRENCH: usize = 4;
+const SPANISH: usize = 5;
 
 /// The score of each pattern, by index.
 const SCORES: [f32; 6] = [0.8, 0.85, 0.85, 0.7, 0.85, 0.85];
@@ -152,6 +154,177 @@ fn german_preposition_ok(text: &str, candidate: &str, end: usize) -> bool {
         || rest.split(' ').next().is_some_and(|w| w.len() == 5 && w.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Bytes a street line can span on either side of its house number (up to four capitalised words
+/// and articles).
+const SPAN: usize = 240;
+
+/// English street types as the first letters of a word (`St` also stands for `Street`...).
+const ENGLISH_TYPES: &[&str] = &[
+    "St",
+    "Ave",
+    "Road",
+    "Rd",
+    "Lane",
+    "Ln",
+    "Boulevard",
+    "Blvd",
+    "Dr",
+    "Way",
+    "Place",
+    "Pl",
+    "Court",
+    "Ct",
+    "Terrace",
+    "Parkway",
+    "Pkwy",
+    "Highway",
+    "Hwy",
+    "Crescent",
+];
+/// German street words, lower-case, as word endings (`Hauptstraße`, `Bahnhofstr.`).
+const GERMAN_SUFFIXES: &[&str] =
+    &["straße", "strasse", "str.", "allee", "weg", "platz", "gasse", "damm", "ufer", "chaussee", "ring"];
+/// French street types, lower-case.
+const FRENCH_TYPES: &[&str] = &[
+    "rue",
+    "avenue",
+    "boulevard",
+    "bd",
+    "boul.",
+    "av.",
+    "allée",
+    "impasse",
+    "chemin",
+    "quai",
+    "place",
+    "route",
+    "cours",
+    "square",
+    "passage",
+];
+/// Spanish street types (a word of their own; `C/` may be glued to the name).
+const SPANISH_TYPES: &[&str] = &[
+    "Calle",
+    "Avenida",
+    "Avda.",
+    "Av.",
+    "Plaza",
+    "Paseo",
+    "Camino",
+    "Carrera",
+    "Ronda",
+    "Travesía",
+    "Glorieta",
+    "Carretera",
+    "Rambla",
+    "Vía",
+    "Pasaje",
+];
+
+/// Every pattern holds a house number: a digit cluster, with the street vocabulary the pattern
+/// needs next to it (checked cheaply on the words around the number).
+fn address_triggers() -> Vec<Trigger> {
+    vec![
+        Trigger::digits(1).window(2, SPAN).accept(english_follows).patterns(&[ENGLISH]),
+        Trigger::digits(1).window(SPAN, 16).accept(german_street_before).patterns(&[GERMAN_SUFFIX, GERMAN_ADJECTIVE]),
+        Trigger::digits(1).window(SPAN, 8).accept(german_preposition_before).patterns(&[GERMAN_PREPOSITION]),
+        Trigger::digits(1).window(2, SPAN).accept(french_follows).patterns(&[FRENCH]),
+        Trigger::digits(1).window(SPAN, 16).accept(spanish_before).patterns(&[SPANISH]),
+    ]
+}
+
+/// The words after a cluster ending at `end`, for the English form: the number's letter or
+/// ordinal suffix (`221B`, `5th`), a space, a capitalised word or a number, and a street type among
+/// the next five words.
+fn english_follows(text: &str, _start: usize, end: usize) -> bool {
+    let rest = text.as_bytes().get(end..).unwrap_or_default();
+    let letters = rest.iter().take(2).take_while(|b| b.is_ascii_alphabetic()).count();
+    let Some(rest) = rest.get(letters..).and_then(|r| r.strip_prefix(b" ")) else { return false };
+    if !rest.first().is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b >= 0x80) {
+        return false;
+    }
+    let rest = rest.get(..rest.len().min(SPAN)).unwrap_or_default();
+    rest.split(|b| *b == b' ').take(5).any(|w| ENGLISH_TYPES.iter().any(|t| w.starts_with(t.as_bytes())))
+}
+
+/// The word before a cluster starting at `start` (past one space) ends with a German street word.
+fn german_street_before(text: &str, start: usize, _end: usize) -> bool {
+    let before = text.as_bytes().get(start.saturating_sub(12)..start).unwrap_or_default();
+    let before = before.strip_suffix(b" ").unwrap_or(before);
+    before.last().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'.' || *b >= 0x80)
+        && GERMAN_SUFFIXES.iter().any(|s| {
+            before.len() >= s.len()
+                && before.get(before.len() - s.len()..).is_some_and(|t| t.eq_ignore_ascii_case(s.as_bytes()))
+        })
+}
+
+/// A German preposition form two or three words before a cluster starting at `start`
+/// (`Am Markt 3`, `An der Alster 5`).
+fn german_preposition_before(text: &str, start: usize, _end: usize) -> bool {
+    let bytes = text.as_bytes();
+    if start < 2 || bytes.get(start - 1) != Some(&b' ') || !bytes.get(start - 2).is_some_and(|b| b.is_ascii_alphabetic() || *b >= 0x80) {
+        return false;
+    }
+    let Some(before) = text.get(ceil_char(text, start.saturating_sub(SPAN))..start - 1) else { return false };
+    let mut words = before.rsplit(' ');
+    let noun = words.next().unwrap_or_default();
+    noun.starts_with(char::is_uppercase)
+        && words.next().is_some_and(|w| ["Am", "Im", "Zum", "Zur", "der", "den", "dem"].contains(&w))
+}
+
+/// The words after a cluster ending at `end`, for the French form: `bis`/`ter` or a letter, an
+/// optional comma, a space and a street type.
+fn french_follows(text: &str, _start: usize, end: usize) -> bool {
+    let rest = text.get(end..).unwrap_or_default();
+    let head = rest.as_bytes().get(..rest.len().min(6)).unwrap_or_default();
+    if !head.contains(&b' ') {
+        return false;
+    }
+    let letter = usize::from(rest.as_bytes().first().is_some_and(u8::is_ascii_alphabetic));
+    ["", " bis", "bis", " ter", "ter"].iter().filter_map(|s| rest.strip_prefix(s)).chain(rest.get(letter..)).any(|r| {
+        let r = r.strip_prefix(',').unwrap_or(r);
+        let Some(r) = r.strip_prefix(' ') else { return false };
+        if !r.as_bytes().first().is_some_and(|b| b"rabicqpsRABICQPS".contains(b)) {
+            return false;
+        }
+        let word = r.split(' ').next().unwrap_or_default();
+        word.len() <= 10
+            && FRENCH_TYPES.iter().any(|t| word.eq_ignore_ascii_case(t) || (!word.is_ascii() && word.to_lowercase() == *t))
+    })
+}
+
+/// A Spanish street type before a cluster starting at `start`, among the capitalised words,
+/// articles and number marks (`nº`, `núm.`) that run back from it.
+fn spanish_before(text: &str, start: usize, _end: usize) -> bool {
+    // The number follows a space, or a number mark glued to it (`núm.5`, `nº5`).
+    let bytes = text.as_bytes();
+    if !start.checked_sub(1).and_then(|i| bytes.get(i)).is_some_and(|b| matches!(b, b' ' | b'.' | b'o' | b'm' | b'/') || *b >= 0x80) {
+        return false;
+    }
+    let before = text.get(ceil_char(text, start.saturating_sub(SPAN))..start).unwrap_or_default();
+    for w in before.rsplit(' ').take(16) {
+        if SPANISH_TYPES.contains(&w) || w.starts_with("C/") {
+            return true;
+        }
+        let walkable = w.is_empty()
+            || w.starts_with(char::is_uppercase)
+            || ["de", "la", "del", "los", "las", "el", "y"].contains(&w)
+            || (w.starts_with('n') && w.len() <= 6);
+        if !walkable {
+            return false;
+        }
+    }
+    false
+}
+
+/// The nearest char boundary at or after `i`.
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
 impl Recognizer for Address {
     fn name(&self) -> &'static str {
         NAME
@@ -159,6 +332,11 @@ impl Recognizer for Address {
 
     fn patterns(&self) -> Vec<String> {
         address_patterns()
+    }
+
+    /// House numbers with the street words each pattern needs next to them.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(address_triggers())
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {

@@ -10,7 +10,7 @@
 //! access key and Azure `AccountKey=` patterns include their context; the finding covers the
 //! value only.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Which characters make up a token's body (used for the boundary check after the match).
 #[derive(Clone, Copy)]
@@ -48,6 +48,8 @@ struct Vendor {
     value_len: Option<usize>,
     /// Words that must appear shortly before the token, if any.
     context: &'static [&'static str],
+    /// The literals every match starts with (its trigger), if any.
+    starts: &'static [&'static str],
 }
 
 const VENDORS: &[Vendor] = &[
@@ -58,6 +60,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["sk-"],
         context: &[],
     },
     // 1: OpenAI project, service-account and admin keys.
@@ -67,6 +70,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["sk-"],
         context: &[],
     },
     // 2: Anthropic API and admin keys.
@@ -76,6 +80,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["sk-"],
         context: &[],
     },
     // 3: AWS access key id.
@@ -85,6 +90,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Alnum,
         score: 0.95,
         value_len: None,
+        starts: &["AKIA", "ASIA", "ABIA", "ACCA"],
         context: &[],
     },
     // 4: AWS secret access key, only after its name.
@@ -94,6 +100,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Base64,
         score: 0.85,
         value_len: Some(40),
+        starts: &[],
         context: &[],
     },
     // 5: GitHub classic tokens.
@@ -103,6 +110,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
         context: &[],
     },
     // 6: GitHub fine-grained personal access tokens.
@@ -112,6 +120,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["github_pat_"],
         context: &[],
     },
     // 7: GitLab personal access tokens.
@@ -121,6 +130,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["glpat-"],
         context: &[],
     },
     // 8: Slack tokens.
@@ -130,6 +140,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-"],
         context: &[],
     },
     // 9: Slack incoming webhooks.
@@ -139,6 +150,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Alnum,
         score: 0.95,
         value_len: None,
+        starts: &["https://hooks.slack.com/services/"],
         context: &[],
     },
     // 10: Stripe secret and restricted keys (test keys score lower).
@@ -148,6 +160,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["sk_", "rk_"],
         context: &[],
     },
     // 11: Google API keys.
@@ -157,6 +170,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["AIza"],
         context: &[],
     },
     // 12: Google OAuth client secrets.
@@ -166,6 +180,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["GOCSPX-"],
         context: &[],
     },
     // 13: Twilio API key SIDs, only near "twilio".
@@ -175,6 +190,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Alnum,
         score: 0.8,
         value_len: None,
+        starts: &[],
         context: &["twilio"],
     },
     // 14: SendGrid API keys.
@@ -184,6 +200,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["SG."],
         context: &[],
     },
     // 15: npm access tokens.
@@ -193,6 +210,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["npm_"],
         context: &[],
     },
     // 16: Hugging Face tokens.
@@ -202,6 +220,7 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Word,
         score: 0.95,
         value_len: None,
+        starts: &["hf_"],
         context: &[],
     },
     // 17: Azure Storage account keys in connection strings.
@@ -211,9 +230,15 @@ const VENDORS: &[Vendor] = &[
         charset: Charset::Base64,
         score: 0.9,
         value_len: Some(88),
+        starts: &["AccountKey="],
         context: &[],
     },
 ];
+
+/// The AWS secret access key pattern's index (found after its name).
+const AWS_SECRET: usize = 4;
+/// The Twilio API key SID pattern's index (found after `twilio`).
+const TWILIO: usize = 13;
 
 /// The well-known Azure Storage emulator (Azurite) account key, published in Microsoft's docs.
 const AZURE_EMULATOR_KEY: &str =
@@ -234,6 +259,26 @@ impl Recognizer for ApiKeys {
 
     fn patterns(&self) -> Vec<String> {
         VENDORS.iter().map(|v| v.pattern.to_owned()).collect()
+    }
+
+    /// Each vendor's prefix (the token runs over key characters after it), the AWS secret key's
+    /// names (the value follows within ~100 bytes) and `twilio` (an API key SID follows within
+    /// 120 bytes).
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        let key = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.');
+        let mut triggers: Vec<Trigger> = VENDORS
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.starts.is_empty())
+            .map(|(i, v)| Trigger::literals(v.starts).window(0, 1).extend(key).patterns(&[i]))
+            .collect();
+        triggers.push(
+            Trigger::literals_ignore_case(&["secret_access_key", "secret access key", "secretaccesskey"])
+                .window(0, 112)
+                .patterns(&[AWS_SECRET]),
+        );
+        triggers.push(Trigger::literals_ignore_case(&["twilio"]).window(0, 176).patterns(&[TWILIO]));
+        Some(triggers)
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {

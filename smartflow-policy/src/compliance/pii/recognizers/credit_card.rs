@@ -7,7 +7,7 @@
 //! digits to match. Digit runs that continue past the candidate (tracking numbers, longer IDs) or
 //! are glued to letters are rejected.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds Luhn-valid card numbers of a known brand (score 0.9; 1.0 next to card context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,6 +87,11 @@ impl Recognizer for CreditCard {
 
     fn patterns(&self) -> Vec<String> {
         vec![r"\b\d{13,19}\b".to_owned(), r"\b\d{4}(?:[ \-]\d{2,6}){2,5}\b".to_owned()]
+    }
+
+    /// Digit clusters of at least 13 digits.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![Trigger::digits(13).window(2, 2)])
     }
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {

@@ -4,7 +4,8 @@
 //! "né le", "née le", "date de naissance", "fecha de nacimiento", "nacido"...) within 40 bytes
 //! before it. A date without such context is not a finding; two-digit years are not recognised.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::triggers::digit_in;
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds dates of birth (score 0.85, only next to birth context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -12,6 +13,8 @@ pub struct DateOfBirth;
 
 const NAME: &str = "date_of_birth";
 const SCORE: f32 = 0.85;
+/// How far after the end of a birth-context word a date of birth can end.
+const WINDOW: usize = 96;
 const CONTEXT: &[&str] = &[
     "born",
     "date of birth",
@@ -119,6 +122,13 @@ impl Recognizer for DateOfBirth {
             // 3: `March 14, 1985`.
             format!(r"(?i)\b(?:{months})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}\b"),
         ]
+    }
+
+    /// The birth context: a date of birth starts at most 43 bytes after the context word starts
+    /// (40 bytes, widened to a char boundary) and is at most ~35 bytes long; it holds a digit.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        let digit_follows = |text: &str, _start: usize, end: usize| digit_in(text, end, end + WINDOW);
+        Some(vec![Trigger::literals_ignore_case(CONTEXT).window(0, WINDOW).accept(digit_follows)])
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {

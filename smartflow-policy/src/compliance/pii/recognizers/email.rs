@@ -14,7 +14,7 @@
 //! Quoted local parts, IP-literal domains and internationalised (non-ASCII) addresses are not
 //! recognised.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds e-mail addresses (score 0.9; 1.0 next to "email"/"e-mail"/"mail"/"contact").
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,6 +42,14 @@ impl Recognizer for Email {
             r"\b[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
                 .to_owned(),
         ]
+    }
+
+    /// The `@`: the local part (at most 64 bytes) before it, the domain's run of letters, digits,
+    /// dots and dashes after it.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![
+            Trigger::literals(&["@"]).window(64, 1).extend(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')),
+        ])
     }
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {

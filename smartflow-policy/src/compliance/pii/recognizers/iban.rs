@@ -5,7 +5,7 @@
 //! Only upper-case IBANs are recognised (the printed and electronic forms); the per-country BBAN
 //! structure beyond length and alphabet is not checked (the checksum catches nearly all typos).
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds IBANs (score 0.95; 1.0 next to "iban"/"bank"/"account" context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -97,6 +97,18 @@ impl Recognizer for Iban {
 
     fn patterns(&self) -> Vec<String> {
         vec![r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b".to_owned()]
+    }
+
+    /// The check digits: a digit cluster right after two upper-case letters; the IBAN (at most 34
+    /// characters and 8 spaces) follows.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        let after_country = |text: &str, start: usize, _end: usize| {
+            start
+                .checked_sub(2)
+                .and_then(|s| text.as_bytes().get(s..start))
+                .is_some_and(|c| c.iter().all(u8::is_ascii_uppercase))
+        };
+        Some(vec![Trigger::digits(2).window(3, 48).accept(after_country)])
     }
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {

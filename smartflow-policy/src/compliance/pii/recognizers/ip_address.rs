@@ -10,7 +10,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds IPv4/IPv6 addresses (score 0.8; 0.95 next to "ip"/"host"/"server" context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,6 +46,23 @@ impl Recognizer for IpAddress {
             r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b".to_owned(),
             r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}".to_owned(),
         ]
+    }
+
+    /// IPv4: digit clusters with at least 4 digits and 3 dots. IPv6: a `:` followed, after at most
+    /// four hex digits, by another `:` (the first two groups of every candidate).
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        let dotted = |text: &str, start: usize, end: usize| {
+            text.as_bytes().get(start..end).is_some_and(|c| c.iter().filter(|b| **b == b'.').count() >= 3)
+        };
+        let colons = |text: &str, _start: usize, end: usize| {
+            let next = text.as_bytes().get(end..).unwrap_or_default();
+            let hex = next.iter().take(4).take_while(|b| b.is_ascii_hexdigit()).count();
+            next.get(hex) == Some(&b':')
+        };
+        Some(vec![
+            Trigger::digits(4).window(2, 2).accept(dotted).patterns(&[0]),
+            Trigger::literals(&[":"]).window(8, 64).accept(colons).patterns(&[1]),
+        ])
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {

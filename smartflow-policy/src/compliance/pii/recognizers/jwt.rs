@@ -8,7 +8,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD_INDIFFERENT;
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// JSON Web Tokens ([`EntityKind::Jwt`]).
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,6 +21,17 @@ impl Recognizer for Jwt {
 
     fn patterns(&self) -> Vec<String> {
         vec![r"ey[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?".to_owned()]
+    }
+
+    /// `ey` followed by the base64 of a space or `"` after the `{` (`eyA`–`eyD`, `eyI`–`eyL`: how
+    /// the base64 of a JSON object starts; a token starts after a non-token character, so no match
+    /// starting elsewhere can hide one); the token runs over base64url characters and dots.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![
+            Trigger::literals(&["eyA", "eyB", "eyC", "eyD", "eyI", "eyJ", "eyK", "eyL"])
+                .window(0, 1)
+                .extend(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')),
+        ])
     }
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {

@@ -6,7 +6,8 @@
 //! Not recognised: numbers without such context, lower-case tokens, machine-readable zones.
 //! There is no checksum for the printed number, so the context gate is the precision.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+use crate::compliance::pii::triggers::digit_in;
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// Finds passport numbers after passport context (score 0.85); the span is the number only.
 #[derive(Debug, Clone, Copy, Default)]
@@ -14,6 +15,8 @@ pub struct Passport;
 
 const NAME: &str = "passport";
 const SCORE: f32 = 0.85;
+/// How far after the passport word the number can end.
+const WINDOW: usize = 128;
 
 impl Recognizer for Passport {
     fn name(&self) -> &'static str {
@@ -25,6 +28,17 @@ impl Recognizer for Passport {
             r"(?i:\b(?:passport|reisepass|passeport|pasaporte)(?:nummer|nr)?)(?i:[\s:#.\-]|\bno\b|\bnr\b|n°|nº|\bnumber\b|\bnummer\b|\bnum[ée]ro\b|\bnúmero\b|\bis\b|\bde\b|\bdu\b)*\b[A-Z0-9]{6,9}\b"
                 .to_owned(),
         ]
+    }
+
+    /// The passport word, with a digit in the number words and number that follow it.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        let digit_follows = |text: &str, _start: usize, end: usize| digit_in(text, end, end + WINDOW);
+        Some(vec![
+            Trigger::literals_ignore_case(&["passport", "reisepass", "passeport", "pasaporte"])
+                .word_start()
+                .window(0, WINDOW)
+                .accept(digit_follows),
+        ])
     }
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {

@@ -26,7 +26,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+use crate::compliance::pii::triggers::starts_word;
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// Finds person names after titles, salutations, signatures, mail headers and name cues (score
 /// 0.7–0.85); the span is the name only.
@@ -45,6 +46,8 @@ const SCORES: [f32; 8] = [0.85, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.75];
 const TITLE: usize = 0;
 /// Index of the `I am` pattern (no gerunds: `I'm Looking Forward`).
 const I_AM: usize = 6;
+/// Index of the name-field pattern.
+const FIELD: usize = 7;
 
 fn names(min: usize, max: usize) -> String {
     format!(r"(?P<name>{WORD}(?:[ ]{WORD}){{{},{}}})", min.saturating_sub(1), max.saturating_sub(1))
@@ -162,6 +165,107 @@ fn title_ok(text: &str, title_start: usize, words: usize, name_end: usize) -> bo
     true
 }
 
+/// Bytes after a cue where a match can end: up to three name words and the field's or line's end.
+const NAME_SPAN: usize = 96;
+
+/// The cues, a trigger for each pattern (see [`person_patterns`]): a cue is where every match
+/// starts or, for signatures, headers, `my name is` and name fields, what every match holds.
+fn person_triggers() -> Vec<Trigger> {
+    let titles = [
+        "Mrs ", "Mrs.", "Mr ", "Mr.", "Ms ", "Ms.", "Mx ", "Mx.", "Dr ", "Dr.", "Prof ", "Prof.", "Mme ", "Mme.",
+        "Mlle ", "Mlle.", "Herrn ", "Herrn.", "Herr ", "Herr.", "Frau ", "Frau.", "Doña ", "Doña.", "Don ", "Don.",
+        "Srta.", "Sra.", "Sr.", "M. ",
+    ];
+    let salutations =
+        ["dear ", "liebe ", "lieber ", "cher ", "chère ", "estimado ", "estimada ", "querido ", "querida "];
+    let greetings = ["hello ", "hi ", "hey ", "hallo ", "hola ", "bonjour "];
+    // Every closing phrase holds one of these words (`Best regards`, `Thank you`, `Viele Grüße`).
+    let closers = [
+        "regards",
+        "best",
+        "cheers",
+        "thank",
+        "sincerely",
+        "yours",
+        "atentamente",
+        "saludo",
+        "cordialement",
+        "bien",
+        "grü",
+    ];
+    vec![
+        Trigger::literals(&titles).word_start().window(0, NAME_SPAN).patterns(&[TITLE]),
+        Trigger::literals_ignore_case(&salutations).word_start().window(0, NAME_SPAN).patterns(&[1]),
+        Trigger::literals_ignore_case(&greetings).word_start().window(0, NAME_SPAN).patterns(&[2]),
+        // The match starts at the line start (`Mit freundlichen Grüßen`); the closing line ends
+        // within a few bytes of the word, the name line follows.
+        Trigger::literals_ignore_case(&closers)
+            .word_start()
+            .window(64, 64 + NAME_SPAN)
+            .accept(newline_follows)
+            .patterns(&[3]),
+        // `From: Name <`: the line of a `<` that starts with a header name.
+        Trigger::literals(&["<"]).window(NAME_SPAN + 32, 1).accept(header_line).patterns(&[4]),
+        Trigger::literals_ignore_case(&["name"]).word_start().window(24, NAME_SPAN).accept(after_my).patterns(&[5]),
+        Trigger::literals_ignore_case(&["heiße", "heisse", "appelle", "llamo", "nombre"])
+            .word_start()
+            .window(24, NAME_SPAN)
+            .patterns(&[5]),
+        Trigger::literals(&["I am", "I'm", "I’m"]).word_start().window(0, NAME_SPAN).patterns(&[I_AM]),
+        // `I   am` with more than one space.
+        Trigger::literals(&["I  "]).word_start().window(0, NAME_SPAN).accept(am_follows).patterns(&[I_AM]),
+        Trigger::literals_ignore_case(&["name"]).word_start().window(24, NAME_SPAN).accept(label).patterns(&[FIELD]),
+        Trigger::literals(&["Nom"]).word_start().window(24, NAME_SPAN).accept(colon_follows).patterns(&[FIELD]),
+    ]
+}
+
+/// A line break within 64 bytes after the hit (a closing line).
+fn newline_follows(text: &str, _start: usize, end: usize) -> bool {
+    text.as_bytes().get(end..).is_some_and(|r| r.iter().take(64).any(|b| *b == b'\n'))
+}
+
+/// Whether the line holding the `<` at `start` starts, at most `NAME_SPAN + 32` bytes before
+/// it, with a mail header's name and `:`.
+fn header_line(text: &str, start: usize, _end: usize) -> bool {
+    let from = start.saturating_sub(NAME_SPAN + 32);
+    let before = text.as_bytes().get(from..start).unwrap_or_default();
+    let line_start = match before.iter().rposition(|b| *b == b'\n') {
+        Some(i) => i + 1,
+        None if from == 0 => 0,
+        None => return false,
+    };
+    let line = before.get(line_start..).unwrap_or_default();
+    ["From", "To", "Cc", "Bcc", "Reply-To", "Von", "An", "De", "À", "Para"].iter().any(|h| {
+        line.strip_prefix(h.as_bytes())
+            .is_some_and(|rest| rest.iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b':'))
+    })
+}
+
+/// A `:` within 24 bytes after the hit (`Nombre completo:`).
+fn colon_follows(text: &str, _start: usize, end: usize) -> bool {
+    text.as_bytes().get(end..).is_some_and(|r| r.iter().take(24).any(|b| *b == b':'))
+}
+
+/// A `:` after the hit, past blanks (`Name:`, `Full name :`).
+fn label(text: &str, _start: usize, end: usize) -> bool {
+    text.as_bytes().get(end..).unwrap_or_default().iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b':')
+}
+
+/// `my` or `mein` (and spaces) right before the hit.
+fn after_my(text: &str, start: usize, _end: usize) -> bool {
+    let before = text.get(..start).unwrap_or_default().trim_end_matches(' ').as_bytes();
+    [b"my".as_slice(), b"mein"].iter().any(|w| {
+        before.len() >= w.len()
+            && before.get(before.len() - w.len()..).is_some_and(|t| t.eq_ignore_ascii_case(w))
+            && starts_word(text, before.len() - w.len())
+    })
+}
+
+/// `am` after the spaces that follow the hit (`I   am`).
+fn am_follows(text: &str, _start: usize, end: usize) -> bool {
+    text.get(end..).unwrap_or_default().trim_start_matches(' ').starts_with("am")
+}
+
 impl Recognizer for Person {
     fn name(&self) -> &'static str {
         NAME
@@ -169,6 +273,12 @@ impl Recognizer for Person {
 
     fn patterns(&self) -> Vec<String> {
         person_patterns()
+    }
+
+    /// Titles, salutations and greetings, closing lines, mail headers, `my name is` and its
+    /// translations, `I am`, name fields: each for its own pattern.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(person_triggers())
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, _end: usize) -> Option<Finding> {

@@ -13,7 +13,7 @@
 
 use phonenumber::country::Id;
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds numbering-plan-valid phone numbers (0.7 international, 0.6 national, 0.3 bare digits;
 /// +0.3 with phone context, capped at 0.95).
@@ -61,6 +61,12 @@ impl Recognizer for Phone {
         ]
     }
 
+    /// Digit clusters of at least 7 digits (a candidate's digits are one cluster: its separators
+    /// are at most `) (`), with room for a leading `+` or `(` and a trailing `)`.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![Trigger::digits(7).window(4, 4).accept(not_a_date)])
+    }
+
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {
         let candidate = text.get(start..end)?;
         if !neighbours_ok(text, start, end) || looks_like_date(candidate) {
@@ -90,6 +96,19 @@ impl Recognizer for Phone {
         let score = if context { (base + 0.3).min(0.95) } else { base };
         Some(Finding { kind: EntityKind::Phone, start, end, score, recognizer: NAME })
     }
+}
+
+/// Whether a digit cluster may hold a phone number: not a plain date (`2024-03-14`, `14.03.2024`,
+/// `03/14/2024`: 4-2-2 or 2-2-4 digits with one separator, not after `+` or `(`), whose only
+/// candidates are the whole date or runs of too few digits, all rejected.
+fn not_a_date(text: &str, start: usize, end: usize) -> bool {
+    let Some(cluster) = text.get(start..end) else { return true };
+    let before = text.as_bytes().get(start.wrapping_sub(1)).copied();
+    let runs: Vec<usize> = cluster.split(|c: char| !c.is_ascii_digit()).map(str::len).collect();
+    let seps: Vec<char> = cluster.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let shape = matches!(runs.as_slice(), [4, 2, 2] | [2, 2, 4])
+        && matches!(seps.as_slice(), [a, b] if a == b && matches!(a, '-' | '.' | '/'));
+    !(shape && !matches!(before, Some(b'+' | b'(')) && looks_like_date(cluster))
 }
 
 /// Not glued to letters, and not part of a longer dotted/dashed/slashed or timed number.

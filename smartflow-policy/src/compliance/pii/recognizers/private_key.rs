@@ -5,7 +5,7 @@
 //! character): a BEGIN line followed only by `...` or `<your key here>` is not flagged. Public
 //! keys and certificates do not match the pattern.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// Score of a complete block.
 const SCORE_COMPLETE: f32 = 0.95;
@@ -23,6 +23,11 @@ impl Recognizer for PrivateKey {
 
     fn patterns(&self) -> Vec<String> {
         vec![r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----".to_owned()]
+    }
+
+    /// The BEGIN line (the block after it is read by `check`).
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![Trigger::literals(&["-----BEGIN "]).window(0, 48)])
     }
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {

@@ -14,7 +14,7 @@
 //! `your_password`…), templated ones (`${VAR}`, `$VAR`, `{{var}}`, `%s`, `%VAR%`) and masked ones
 //! (`***`, `xxxx`, `••••`).
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// The URL pattern's index.
 const URL: usize = 0;
@@ -57,6 +57,21 @@ impl Recognizer for UrlCredentials {
             .to_owned(),
             r#"(?i)(?:password|pwd)\s*=\s*(?:"[^"\r\n]*"|'[^'\r\n]*'|\{[^}\r\n]*\}|[^;\r\n"'{]*)"#.to_owned(),
         ]
+    }
+
+    /// `://` (the scheme before it, the URL's run of non-space characters after it), and
+    /// `password`/`pwd` (the value on the same line).
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![
+            Trigger::literals(&["://"])
+                .window(64, 1)
+                .extend(|b| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'<' | b'>'))
+                .patterns(&[URL]),
+            Trigger::literals_ignore_case(&["password", "pwd"])
+                .window(0, 64)
+                .extend(|b| b != b'\n')
+                .patterns(&[CONNECTION_STRING]),
+        ])
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {

@@ -5,7 +5,7 @@
 //! all digits the same; `123-45-6789`; the famous published numbers `078-05-1120` (Woolworth) and
 //! `219-09-9999` (SSA advertisement). Masked forms (`XXX-XX-XXXX`, `***-**-1234`) do not match.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
 
 /// Finds US SSNs (dashed 0.85, spaced 0.6, bare digits only with context; 1.0 with context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,6 +22,11 @@ impl Recognizer for UsSsn {
 
     fn patterns(&self) -> Vec<String> {
         vec![r"\b\d{3}[ \-]\d{2}[ \-]\d{4}\b".to_owned(), r"\b\d{9}\b".to_owned()]
+    }
+
+    /// Digit clusters of at least 9 digits.
+    fn triggers(&self) -> Option<Vec<Trigger>> {
+        Some(vec![Trigger::digits(9).window(2, 2)])
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {
