@@ -43,6 +43,25 @@ enum CacheCommand {
     /// Distil the static embedder from all-MiniLM-L6-v2 (needs a build with `--features minilm`;
     /// otherwise exit status 2).
     Distill(commands::distill::DistillArgs),
+    /// Print the running daemon's cache analytics (admin API; admin key from SMARTFLOW_ADMIN_KEY).
+    Stats {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Remove entries from the running daemon's cache: all of them, one scope's or one model's.
+    Flush {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Every entry.
+        #[arg(long, conflicts_with_all = ["scope", "model"], required_unless_present_any = ["scope", "model"])]
+        all: bool,
+        /// One scope's entries (`team:payments`, `key:demo`).
+        #[arg(long, conflicts_with = "model")]
+        scope: Option<String>,
+        /// One virtual model's entries.
+        #[arg(long)]
+        model: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,6 +211,18 @@ pub fn run() -> ExitCode {
         }
         Command::Audit(AuditCommand::Keygen) => commands::audit::keygen(),
         Command::Cache(CacheCommand::Distill(args)) => return commands::distill::main(&args),
+        Command::Cache(CacheCommand::Stats { admin }) => key_admin::Target::resolve(&admin.config, admin.admin_url)
+            .and_then(|t| key_admin::request(&t, http::Method::GET, "/api/cache/stats", None)),
+        Command::Cache(CacheCommand::Flush { admin, all, scope, model }) => {
+            let body = match (all, scope, model) {
+                (true, _, _) => serde_json::json!({"all": true}),
+                (_, Some(scope), _) => serde_json::json!({"scope": scope}),
+                (_, _, Some(model)) => serde_json::json!({"model": model}),
+                _ => serde_json::json!({}),
+            };
+            key_admin::Target::resolve(&admin.config, admin.admin_url)
+                .and_then(|t| key_admin::request(&t, http::Method::POST, "/api/cache/flush", Some(body)))
+        }
         Command::Keys(KeysCommand::Hash { key }) => commands::keys::hash(key),
         Command::Keys(KeysCommand::Generate) => commands::keys::generate(),
         Command::Keys(KeysCommand::Create(c)) => {

@@ -138,6 +138,16 @@ pub fn main(target: Target, command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends one admin API request and prints its JSON answer; a non-2xx answer is an error
+/// (`smartflowd cache stats|flush`).
+pub fn request(target: &Target, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (status, answer) = runtime.block_on(call(target, method, path, body))?;
+    writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&answer)?)?;
+    anyhow::ensure!(status.is_success(), "the admin API answered {status}");
+    Ok(())
+}
+
 fn segment(id: &str) -> anyhow::Result<&str> {
     anyhow::ensure!(
         !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),

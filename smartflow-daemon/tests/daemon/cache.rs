@@ -121,6 +121,27 @@ async fn the_example_config_serves_layered_hits_with_headers() {
     assert_eq!(cache_header(&chat(&d, DEMO_KEY, q, &[]).await), "miss");
     let vague = request("POST", &d.admin_url("/api/cache/flush"), Some(ADMIN), "{}").await;
     vague.assert_error(400);
+
+    // The same through the CLI (admin key from the environment, never argv).
+    assert_eq!(cache_header(&chat(&d, DEMO_KEY, q, &[]).await), "hit; layer=l1");
+    let admin_url = format!("http://{}", d.admin);
+    let cli = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_smartflowd"))
+            .args(["cache"])
+            .args(args)
+            .args(["--admin-url", &admin_url])
+            .env("SMARTFLOW_ADMIN_KEY", ADMIN)
+            .output()
+    };
+    let out = cli(&["stats"]).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(printed["stats"]["lookups"].as_u64().unwrap() > 0);
+    let out = cli(&["flush", "--model", "smartflow-mock"]).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(cache_header(&chat(&d, DEMO_KEY, q, &[]).await), "miss");
+    let refused = cli(&["flush"]).await.unwrap();
+    assert!(!refused.status.success(), "flush needs --all, --scope or --model");
 }
 
 #[tokio::test]

@@ -262,7 +262,10 @@ fn german_street_before(text: &str, start: usize, _end: usize) -> bool {
 /// (`Am Markt 3`, `An der Alster 5`).
 fn german_preposition_before(text: &str, start: usize, _end: usize) -> bool {
     let bytes = text.as_bytes();
-    if start < 2 || bytes.get(start - 1) != Some(&b' ') || !bytes.get(start - 2).is_some_and(|b| b.is_ascii_alphabetic() || *b >= 0x80) {
+    if start < 2
+        || bytes.get(start - 1) != Some(&b' ')
+        || !bytes.get(start - 2).is_some_and(|b| b.is_ascii_alphabetic() || *b >= 0x80)
+    {
         return false;
     }
     let Some(before) = text.get(ceil_char(text, start.saturating_sub(SPAN))..start - 1) else { return false };
@@ -289,7 +292,9 @@ fn french_follows(text: &str, _start: usize, end: usize) -> bool {
         }
         let word = r.split(' ').next().unwrap_or_default();
         word.len() <= 10
-            && FRENCH_TYPES.iter().any(|t| word.eq_ignore_ascii_case(t) || (!word.is_ascii() && word.to_lowercase() == *t))
+            && FRENCH_TYPES
+                .iter()
+                .any(|t| word.eq_ignore_ascii_case(t) || (!word.is_ascii() && word.to_lowercase() == *t))
     })
 }
 
@@ -298,7 +303,11 @@ fn french_follows(text: &str, _start: usize, end: usize) -> bool {
 fn spanish_before(text: &str, start: usize, _end: usize) -> bool {
     // The number follows a space, or a number mark glued to it (`núm.5`, `nº5`).
     let bytes = text.as_bytes();
-    if !start.checked_sub(1).and_then(|i| bytes.get(i)).is_some_and(|b| matches!(b, b' ' | b'.' | b'o' | b'm' | b'/') || *b >= 0x80) {
+    if !start
+        .checked_sub(1)
+        .and_then(|i| bytes.get(i))
+        .is_some_and(|b| matches!(b, b' ' | b'.' | b'o' | b'm' | b'/') || *b >= 0x80)
+    {
         return false;
     }
     let before = text.get(ceil_char(text, start.saturating_sub(SPAN))..start).unwrap_or_default();
