@@ -4,9 +4,9 @@
 //!
 //! Each recognizer declares [`Trigger`]s — literals every candidate contains or follows (`@`,
 //! `sk-`, `Dear `, `born`), or digit clusters — and the window around each hit that holds its
-//! candidates. The detector finds every recognizer's hits in one pass (one Aho-Corasick automaton,
-//! one digit scan) and runs a recognizer's patterns (a `RegexSet` screen, then the patterns that
-//! match) only on its windows: a recognizer whose triggers do not occur costs nothing.
+//! candidates. The detector finds every recognizer's hits in one pass (one Aho-Corasick automaton
+//! over every literal, one scan for digits) and runs each pattern only on its windows: a
+//! recognizer whose triggers do not occur in a text costs nothing more.
 
 mod automaton;
 mod detector;
@@ -123,9 +123,9 @@ pub struct Finding {
     pub recognizer: &'static str,
 }
 
-/// A recognizer: the regexes that find its candidates (compiled once into the detector's
-/// `RegexSet` for the one-pass screen, and on their own for extraction), and the validation and
-/// scoring of each candidate.
+/// A recognizer: the regexes that find its candidates (compiled once by the detector, each run on
+/// its own), where they can be ([`triggers`](Self::triggers)), and the validation and scoring of
+/// each candidate.
 pub trait Recognizer: Send + Sync + 'static {
     /// A stable name (`email`, `credit_card`, `openai_key`...).
     fn name(&self) -> &'static str;

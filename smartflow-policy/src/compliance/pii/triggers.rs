@@ -31,8 +31,10 @@ pub(crate) enum TriggerKind {
 /// starts at most `before` bytes before an accepted hit of a trigger for that pattern and ends at
 /// most `after` bytes after it (after the run of [`extend`](Self::extend) bytes, when set). The
 /// detector then runs each pattern from its windows' starts (seeing the text before them, for
-/// `\b` and `^`) and keeps the matches that start inside them; a match that reaches the end of
-/// the searched slice is searched again up to the end of the text, so a window never cuts a match.
+/// `\b` and `^`) a little past their ends, and keeps the matches that start inside them. A match
+/// that reaches the end of the searched slice is searched again up to the end of the text, so a
+/// candidate that outgrows its window (a 150-letter name, a domain of 400 bytes) is still found
+/// whole when the pattern's match grows to the cut rather than stopping short of it.
 #[derive(Debug, Clone)]
 pub struct Trigger {
     pub(crate) kind: TriggerKind,
@@ -42,11 +44,23 @@ pub struct Trigger {
     pub(crate) extend: Option<fn(u8) -> bool>,
     pub(crate) accept: Option<Accept>,
     pub(crate) patterns: Option<Vec<usize>>,
+    pub(crate) line_start: bool,
+    pub(crate) lines: Option<usize>,
 }
 
 impl Trigger {
     fn new(kind: TriggerKind) -> Self {
-        Self { kind, word_start: false, before: 0, after: 0, extend: None, accept: None, patterns: None }
+        Self {
+            kind,
+            word_start: false,
+            before: 0,
+            after: 0,
+            extend: None,
+            accept: None,
+            patterns: None,
+            line_start: false,
+            lines: None,
+        }
     }
 
     /// Occurrences of any of `words`, exactly as written.
@@ -73,6 +87,20 @@ impl Trigger {
     /// ASCII `\b` of a pattern).
     pub fn word_start(mut self) -> Self {
         self.word_start = true;
+        self
+    }
+
+    /// Only literal hits that start a line (after a `\n`, or at the text's start): for patterns
+    /// anchored with `(?m)^`.
+    pub fn line_start(mut self) -> Self {
+        self.line_start = true;
+        self
+    }
+
+    /// Widens the window to whole lines: from the start of the hit's line to the end of the line
+    /// `below` lines under it (for candidates that start at a line start and span lines).
+    pub fn lines(mut self, below: usize) -> Self {
+        self.lines = Some(below);
         self
     }
 

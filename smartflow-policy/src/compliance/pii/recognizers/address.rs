@@ -36,8 +36,6 @@ const ENGLISH: usize = 0;
 const GERMAN_SUFFIX: usize = 1;
 const GERMAN_ADJECTIVE: usize = 2;
 const GERMAN_PREPOSITION: usize = 3;
-const FRENCH: usize = 4;
-const SPANISH: usize = 5;
 
 /// The score of each pattern, by index.
 const SCORES: [f32; 6] = [0.8, 0.85, 0.85, 0.7, 0.85, 0.85];
@@ -202,6 +200,9 @@ const FRENCH_TYPES: &[&str] = &[
     "square",
     "passage",
 ];
+/// The first two bytes of the French street types.
+const FRENCH_STARTS: [[u8; 2]; 13] =
+    [*b"ru", *b"av", *b"bo", *b"bd", *b"al", *b"im", *b"ch", *b"qu", *b"pl", *b"ro", *b"co", *b"sq", *b"pa"];
 /// Spanish street types (a word of their own; `C/` may be glued to the name).
 const SPANISH_TYPES: &[&str] = &[
     "Calle",
@@ -221,25 +222,26 @@ const SPANISH_TYPES: &[&str] = &[
     "Pasaje",
 ];
 
-/// Every pattern holds a house number: a digit cluster, with the street vocabulary the pattern
-/// needs next to it (checked cheaply on the words around the number).
+/// Every pattern holds a house number: a digit cluster, with the street vocabulary some pattern
+/// needs next to it. Every digit cluster of a text is checked, so the checks look at a few bytes
+/// first.
 fn address_triggers() -> Vec<Trigger> {
-    vec![
-        Trigger::digits(1).window(2, SPAN).accept(english_follows).patterns(&[ENGLISH]),
-        Trigger::digits(1).window(SPAN, 16).accept(german_street_before).patterns(&[GERMAN_SUFFIX, GERMAN_ADJECTIVE]),
-        Trigger::digits(1).window(SPAN, 8).accept(german_preposition_before).patterns(&[GERMAN_PREPOSITION]),
-        Trigger::digits(1).window(2, SPAN).accept(french_follows).patterns(&[FRENCH]),
-        Trigger::digits(1).window(SPAN, 16).accept(spanish_before).patterns(&[SPANISH]),
-    ]
+    vec![Trigger::digits(1).window(SPAN, SPAN).accept(street_number)]
 }
 
-/// The words after a cluster ending at `end`, for the English form: the number's letter or
-/// ordinal suffix (`221B`, `5th`), a space, a capitalised word or a number, and a street type among
-/// the next five words.
-fn english_follows(text: &str, _start: usize, end: usize) -> bool {
-    let rest = text.as_bytes().get(end..).unwrap_or_default();
-    let letters = rest.iter().take(2).take_while(|b| b.is_ascii_alphabetic()).count();
-    let Some(rest) = rest.get(letters..).and_then(|r| r.strip_prefix(b" ")) else { return false };
+/// Whether the digit cluster `start..end` can be the house number of a street line.
+fn street_number(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let after = bytes.get(end..).unwrap_or_default();
+    let before = bytes.get(..start).unwrap_or_default();
+    english_follows(after) || french_follows(after) || german_street_before(before) || words_before(text, before)
+}
+
+/// English: the number's letter or ordinal suffix (`221B`, `5th`), a space, a capitalised word or
+/// a number, and a street type among the next five words.
+fn english_follows(after: &[u8]) -> bool {
+    let letters = after.iter().take(2).take_while(|b| b.is_ascii_alphabetic()).count();
+    let Some(rest) = after.get(letters..).and_then(|r| r.strip_prefix(b" ")) else { return false };
     if !rest.first().is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b >= 0x80) {
         return false;
     }
@@ -247,76 +249,85 @@ fn english_follows(text: &str, _start: usize, end: usize) -> bool {
     rest.split(|b| *b == b' ').take(5).any(|w| ENGLISH_TYPES.iter().any(|t| w.starts_with(t.as_bytes())))
 }
 
-/// The word before a cluster starting at `start` (past one space) ends with a German street word.
-fn german_street_before(text: &str, start: usize, _end: usize) -> bool {
-    let before = text.as_bytes().get(start.saturating_sub(12)..start).unwrap_or_default();
+/// French: a street type (then a space) after the first or second space within the next six
+/// bytes (`12 rue`, `14 bis, rue`).
+fn french_follows(after: &[u8]) -> bool {
+    let head = after.get(..after.len().min(7)).unwrap_or_default();
+    head.iter().enumerate().filter(|(_, b)| **b == b' ').take(2).any(|(i, _)| {
+        let word = after.get(i + 1..).unwrap_or_default();
+        let (Some(a), Some(b)) = (word.first(), word.get(1)) else { return false };
+        if !FRENCH_STARTS.contains(&[a.to_ascii_lowercase(), b.to_ascii_lowercase()]) {
+            return false;
+        }
+        let word =
+            word.get(..word.iter().take(11).position(|b| *b == b' ').unwrap_or(word.len().min(11))).unwrap_or_default();
+        FRENCH_TYPES.iter().any(|t| {
+            t.len() == word.len()
+                && (word.eq_ignore_ascii_case(t.as_bytes())
+                    || (!word.is_ascii() && std::str::from_utf8(word).is_ok_and(|w| w.to_lowercase() == *t)))
+        })
+    })
+}
+
+/// German: the word before the number (past one space) ends with a street word (`Hauptstraße 12`,
+/// `Bahnhofstr.5`, `Berliner Straße 12`).
+fn german_street_before(before: &[u8]) -> bool {
+    let before = before.get(before.len().saturating_sub(12)..).unwrap_or_default();
     let before = before.strip_suffix(b" ").unwrap_or(before);
-    before.last().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'.' || *b >= 0x80)
+    // Every street word ends in one of these.
+    before.last().is_some_and(|b| b"egzmr.EGZMR".contains(b))
         && GERMAN_SUFFIXES.iter().any(|s| {
             before.len() >= s.len()
                 && before.get(before.len() - s.len()..).is_some_and(|t| t.eq_ignore_ascii_case(s.as_bytes()))
         })
 }
 
-/// A German preposition form two or three words before a cluster starting at `start`
-/// (`Am Markt 3`, `An der Alster 5`).
-fn german_preposition_before(text: &str, start: usize, _end: usize) -> bool {
-    let bytes = text.as_bytes();
-    if start < 2
-        || bytes.get(start - 1) != Some(&b' ')
-        || !bytes.get(start - 2).is_some_and(|b| b.is_ascii_alphabetic() || *b >= 0x80)
-    {
+/// German preposition forms (`Am Markt 3`) and Spanish street lines (`Calle Mayor 10`,
+/// `Paseo de Gracia 92`, `Calle Mayor, nº 5`): capitalised words, articles or number marks run back
+/// from the number to the preposition or the street type.
+fn words_before(text: &str, before: &[u8]) -> bool {
+    // A space before the number, or a number mark glued to it (`núm.5`, `nº5`).
+    if !before.last().is_some_and(|b| matches!(b, b' ' | b'.' | b'o' | b'm' | b'/') || *b >= 0x80) {
         return false;
     }
-    let Some(before) = text.get(ceil_char(text, start.saturating_sub(SPAN))..start - 1) else { return false };
+    let trimmed = before.strip_suffix(b" ").unwrap_or(before);
+    let token = trimmed.get(trimmed.iter().rposition(|b| *b == b' ').map_or(0, |i| i + 1)..).unwrap_or_default();
+    let capitalised = token.first().is_some_and(|b| b.is_ascii_uppercase() || *b >= 0x80);
+    let small = matches!(token, b"de" | b"la" | b"del" | b"los" | b"las" | b"el" | b"y")
+        || (token.first() == Some(&b'n') && token.len() <= 6);
+    (capitalised || small) && (german_preposition_before(text, before.len()) || spanish_before(text, before.len()))
+}
+
+/// A German preposition form two or three words before the number at `start` (`Am Markt 3`,
+/// `An der Alster 5`).
+fn german_preposition_before(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(ceil_char(text, start.saturating_sub(SPAN))..start).and_then(|b| b.strip_suffix(' '))
+    else {
+        return false;
+    };
     let mut words = before.rsplit(' ');
     let noun = words.next().unwrap_or_default();
+    // The preposition may follow any non-word character (`\nAm Markt 3`, `(Am Markt 3`).
     noun.starts_with(char::is_uppercase)
-        && words.next().is_some_and(|w| ["Am", "Im", "Zum", "Zur", "der", "den", "dem"].contains(&w))
+        && words.next().is_some_and(|w| {
+            let bare = w.trim_start_matches(|c: char| !c.is_alphanumeric());
+            ["Am", "Im", "Zum", "Zur", "der", "den", "dem"].contains(&bare)
+        })
 }
 
-/// The words after a cluster ending at `end`, for the French form: `bis`/`ter` or a letter, an
-/// optional comma, a space and a street type.
-fn french_follows(text: &str, _start: usize, end: usize) -> bool {
-    let rest = text.get(end..).unwrap_or_default();
-    let head = rest.as_bytes().get(..rest.len().min(6)).unwrap_or_default();
-    if !head.contains(&b' ') {
-        return false;
-    }
-    let letter = usize::from(rest.as_bytes().first().is_some_and(u8::is_ascii_alphabetic));
-    ["", " bis", "bis", " ter", "ter"].iter().filter_map(|s| rest.strip_prefix(s)).chain(rest.get(letter..)).any(|r| {
-        let r = r.strip_prefix(',').unwrap_or(r);
-        let Some(r) = r.strip_prefix(' ') else { return false };
-        if !r.as_bytes().first().is_some_and(|b| b"rabicqpsRABICQPS".contains(b)) {
-            return false;
-        }
-        let word = r.split(' ').next().unwrap_or_default();
-        word.len() <= 10
-            && FRENCH_TYPES
-                .iter()
-                .any(|t| word.eq_ignore_ascii_case(t) || (!word.is_ascii() && word.to_lowercase() == *t))
-    })
-}
-
-/// A Spanish street type before a cluster starting at `start`, among the capitalised words,
-/// articles and number marks (`nº`, `núm.`) that run back from it.
-fn spanish_before(text: &str, start: usize, _end: usize) -> bool {
-    // The number follows a space, or a number mark glued to it (`núm.5`, `nº5`).
-    let bytes = text.as_bytes();
-    if !start
-        .checked_sub(1)
-        .and_then(|i| bytes.get(i))
-        .is_some_and(|b| matches!(b, b' ' | b'.' | b'o' | b'm' | b'/') || *b >= 0x80)
-    {
-        return false;
-    }
+/// A Spanish street type before the number at `start`, among the capitalised words, articles and
+/// number marks (`nº`, `núm.`) that run back from it.
+fn spanish_before(text: &str, start: usize) -> bool {
     let before = text.get(ceil_char(text, start.saturating_sub(SPAN))..start).unwrap_or_default();
     for w in before.rsplit(' ').take(16) {
-        if SPANISH_TYPES.contains(&w) || w.starts_with("C/") {
+        let capitalised = w.starts_with(char::is_uppercase);
+        // The street type may follow any non-word character (`\nCalle Mayor 10`).
+        let bare = w.trim_start_matches(|c: char| !c.is_alphanumeric());
+        if bare.starts_with(char::is_uppercase) && (SPANISH_TYPES.contains(&bare) || bare.starts_with("C/")) {
             return true;
         }
         let walkable = w.is_empty()
-            || w.starts_with(char::is_uppercase)
+            || capitalised
             || ["de", "la", "del", "los", "las", "el", "y"].contains(&w)
             || (w.starts_with('n') && w.len() <= 6);
         if !walkable {
@@ -391,6 +402,13 @@ mod tests {
         assert_eq!(patterns.len(), SCORES.len());
         for p in patterns {
             regex::Regex::new(&p).unwrap();
+        }
+    }
+
+    #[test]
+    fn french_starts_are_the_types_first_bytes() {
+        for t in FRENCH_TYPES {
+            assert!(FRENCH_STARTS.iter().any(|s| t.as_bytes().starts_with(s)), "{t}");
         }
     }
 

@@ -273,8 +273,10 @@ impl Recognizer for ApiKeys {
             .map(|(i, v)| Trigger::literals(v.starts).window(0, 1).extend(key).patterns(&[i]))
             .collect();
         triggers.push(
+            // The name, then quotes, blanks, `:`, `=`, `=>` or `is`, then the 40-character value.
             Trigger::literals_ignore_case(&["secret_access_key", "secret access key", "secretaccesskey"])
-                .window(0, 112)
+                .window(0, 41)
+                .extend(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b':' | b'=' | b'>' | b'i' | b's'))
                 .patterns(&[AWS_SECRET]),
         );
         triggers.push(Trigger::literals_ignore_case(&["twilio"]).window(0, 176).patterns(&[TWILIO]));
@@ -308,7 +310,7 @@ impl Recognizer for ApiKeys {
         let mut score = vendor.score;
         match pattern {
             // AWS secrets are random base64: expect every character class.
-            4 if !mixed(body) => return None,
+            AWS_SECRET if !mixed(body) => return None,
             // Slack tokens end in a random part; all-digit tails are not tokens.
             8 if !body.bytes().any(|b| b.is_ascii_alphabetic()) => return None,
             10 if token.get(3..8) == Some("test_") => score = 0.6,

@@ -15,8 +15,19 @@ pub struct Passport;
 
 const NAME: &str = "passport";
 const SCORE: f32 = 0.85;
-/// How far after the passport word the number can end.
-const WINDOW: usize = 128;
+/// The longest number.
+const NUMBER: usize = 9;
+
+/// The bytes of what may stand between the passport word and the number: blanks, `:#.-`, the
+/// letters of `no`, `nr`, `number`, `nummer`, `numéro`, `número`, `is`, `de`, `du` (either case)
+/// and non-ASCII bytes (`n°`, `nº`, `é`, `ú`). Digits are not among them: a number's first digit
+/// is at most its length after the end of their run.
+fn number_word_byte(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || matches!(b, b':' | b'#' | b'.' | b'-')
+        || matches!(b.to_ascii_lowercase(), b'n' | b'o' | b'r' | b'u' | b'm' | b'b' | b'e' | b'i' | b's' | b'd')
+        || b >= 0x80
+}
 
 impl Recognizer for Passport {
     fn name(&self) -> &'static str {
@@ -30,13 +41,19 @@ impl Recognizer for Passport {
         ]
     }
 
-    /// The passport word, with a digit in the number words and number that follow it.
+    /// The passport word; the window runs over the number words and separators after it (bytes of
+    /// [`number_word_byte`]) and the number, which holds a digit.
     fn triggers(&self) -> Option<Vec<Trigger>> {
-        let digit_follows = |text: &str, _start: usize, end: usize| digit_in(text, end, end + WINDOW);
+        let digit_follows = |text: &str, _start: usize, end: usize| {
+            let rest = text.as_bytes().get(end..).unwrap_or_default();
+            let words = rest.iter().take_while(|b| number_word_byte(**b)).count();
+            digit_in(text, end + words, end + words + NUMBER)
+        };
         Some(vec![
             Trigger::literals_ignore_case(&["passport", "reisepass", "passeport", "pasaporte"])
                 .word_start()
-                .window(0, WINDOW)
+                .window(0, NUMBER + 1)
+                .extend(number_word_byte)
                 .accept(digit_follows),
         ])
     }

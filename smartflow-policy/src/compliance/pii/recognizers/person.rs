@@ -22,11 +22,11 @@
 //! `World`, weekdays, months, job titles, department words, German nouns of address such as
 //! `Kollegen` or `Grüße`...) reject the candidate. Names without a cue are not recognised.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::compliance::pii::triggers::starts_word;
 use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
 /// Finds person names after titles, salutations, signatures, mail headers and name cues (score
@@ -133,8 +133,11 @@ fn name_word(word: &str) -> bool {
     let word = word.strip_suffix("'s").or_else(|| word.strip_suffix("’s")).unwrap_or(word);
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
     let lower = word.to_lowercase();
-    letters >= 2 && word.chars().any(char::is_lowercase) && !NOT_NAMES.split_whitespace().any(|w| w == lower)
+    letters >= 2 && word.chars().any(char::is_lowercase) && !NOT_NAME_SET.contains(lower.as_str())
 }
+
+/// [`NOT_NAMES`] as a set.
+static NOT_NAME_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| NOT_NAMES.split_whitespace().collect());
 
 /// The byte length of a possessive `'s` ending `name` (0 when there is none).
 fn possessive_len(name: &str) -> usize {
@@ -194,71 +197,108 @@ fn person_triggers() -> Vec<Trigger> {
         "grü",
     ];
     vec![
-        Trigger::literals(&titles).word_start().window(0, NAME_SPAN).patterns(&[TITLE]),
-        Trigger::literals_ignore_case(&salutations).word_start().window(0, NAME_SPAN).patterns(&[1]),
-        Trigger::literals_ignore_case(&greetings).word_start().window(0, NAME_SPAN).patterns(&[2]),
-        // The match starts at the line start (`Mit freundlichen Grüßen`); the closing line ends
-        // within a few bytes of the word, the name line follows.
-        Trigger::literals_ignore_case(&closers)
+        Trigger::literals(&titles).word_start().window(0, NAME_SPAN).extend(space).patterns(&[TITLE]),
+        Trigger::literals_ignore_case(&salutations).word_start().window(0, NAME_SPAN).extend(space).patterns(&[1]),
+        Trigger::literals_ignore_case(&greetings).word_start().window(0, NAME_SPAN).extend(space).patterns(&[2]),
+        // A closing line (from its start: `Mit freundlichen Grüßen`) and the name line under it.
+        Trigger::literals_ignore_case(&closers).word_start().lines(1).accept(closing_line).patterns(&[3]),
+        Trigger::literals(&["From", "To", "Cc", "Bcc", "Reply-To", "Von", "An", "De", "À", "Para"])
+            .line_start()
+            .lines(0)
+            .accept(colon_follows)
+            .patterns(&[4]),
+        Trigger::literals_ignore_case(&["my ", "mein ", "ich ", "je ", "me ", "mi "])
             .word_start()
-            .window(64, 64 + NAME_SPAN)
-            .accept(newline_follows)
-            .patterns(&[3]),
-        // `From: Name <`: the line of a `<` that starts with a header name.
-        Trigger::literals(&["<"]).window(NAME_SPAN + 32, 1).accept(header_line).patterns(&[4]),
-        Trigger::literals_ignore_case(&["name"]).word_start().window(24, NAME_SPAN).accept(after_my).patterns(&[5]),
-        Trigger::literals_ignore_case(&["heiße", "heisse", "appelle", "llamo", "nombre"])
-            .word_start()
-            .window(24, NAME_SPAN)
+            .window(0, 32 + NAME_SPAN)
+            .accept(name_phrase)
             .patterns(&[5]),
-        Trigger::literals(&["I am", "I'm", "I’m"]).word_start().window(0, NAME_SPAN).patterns(&[I_AM]),
+        Trigger::literals(&["I am", "I'm", "I’m"]).word_start().window(0, NAME_SPAN).extend(space).patterns(&[I_AM]),
         // `I   am` with more than one space.
-        Trigger::literals(&["I  "]).word_start().window(0, NAME_SPAN).accept(am_follows).patterns(&[I_AM]),
-        Trigger::literals_ignore_case(&["name"]).word_start().window(24, NAME_SPAN).accept(label).patterns(&[FIELD]),
-        Trigger::literals(&["Nom"]).word_start().window(24, NAME_SPAN).accept(colon_follows).patterns(&[FIELD]),
+        Trigger::literals(&["I  "])
+            .word_start()
+            .window(0, NAME_SPAN)
+            .extend(space)
+            .accept(am_follows)
+            .patterns(&[I_AM]),
+        Trigger::literals(&["Name", "Full", "Customer", "Contact", "Nom", "Vollständiger"])
+            .window(1, 32 + NAME_SPAN)
+            .accept(field_label)
+            .patterns(&[FIELD]),
     ]
 }
 
-/// A line break within 64 bytes after the hit (a closing line).
-fn newline_follows(text: &str, _start: usize, end: usize) -> bool {
-    text.as_bytes().get(end..).is_some_and(|r| r.iter().take(64).any(|b| *b == b'\n'))
+/// A space (the cues are followed by `[ ]+`: a window reaches past all of them).
+fn space(b: u8) -> bool {
+    b == b' '
 }
 
-/// Whether the line holding the `<` at `start` starts, at most `NAME_SPAN + 32` bytes before
-/// it, with a mail header's name and `:`.
-fn header_line(text: &str, start: usize, _end: usize) -> bool {
-    let from = start.saturating_sub(NAME_SPAN + 32);
-    let before = text.as_bytes().get(from..start).unwrap_or_default();
-    let line_start = match before.iter().rposition(|b| *b == b'\n') {
-        Some(i) => i + 1,
-        None if from == 0 => 0,
-        None => return false,
-    };
-    let line = before.get(line_start..).unwrap_or_default();
-    ["From", "To", "Cc", "Bcc", "Reply-To", "Von", "An", "De", "À", "Para"].iter().any(|h| {
-        line.strip_prefix(h.as_bytes())
-            .is_some_and(|rest| rest.iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b':'))
-    })
+/// The rest of a closing line after the hit: more of the phrase (letters and blanks), an optional
+/// `,` `.` or `!`, blanks, then the line break.
+fn closing_line(text: &str, _start: usize, end: usize) -> bool {
+    let rest = text.as_bytes().get(end..).unwrap_or_default();
+    let phrase =
+        rest.iter().take_while(|b| b.is_ascii_alphabetic() || matches!(b, b' ' | b'\t') || **b >= 0x80).count();
+    let rest = rest.get(phrase..).unwrap_or_default();
+    let rest =
+        rest.strip_prefix(b",").or_else(|| rest.strip_prefix(b".")).or_else(|| rest.strip_prefix(b"!")).unwrap_or(rest);
+    let blanks = rest.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+    let rest = rest.get(blanks..).unwrap_or_default();
+    rest.strip_prefix(b"\r").unwrap_or(rest).first() == Some(&b'\n')
 }
 
-/// A `:` within 24 bytes after the hit (`Nombre completo:`).
+/// A `:` after the hit, past blanks (`From:`, `To :`).
 fn colon_follows(text: &str, _start: usize, end: usize) -> bool {
-    text.as_bytes().get(end..).is_some_and(|r| r.iter().take(24).any(|b| *b == b':'))
-}
-
-/// A `:` after the hit, past blanks (`Name:`, `Full name :`).
-fn label(text: &str, _start: usize, end: usize) -> bool {
     text.as_bytes().get(end..).unwrap_or_default().iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b':')
 }
 
-/// `my` or `mein` (and spaces) right before the hit.
-fn after_my(text: &str, start: usize, _end: usize) -> bool {
-    let before = text.get(..start).unwrap_or_default().trim_end_matches(' ').as_bytes();
-    [b"my".as_slice(), b"mein"].iter().any(|w| {
-        before.len() >= w.len()
-            && before.get(before.len() - w.len()..).is_some_and(|t| t.eq_ignore_ascii_case(w))
-            && starts_word(text, before.len() - w.len())
-    })
+/// After `my `, `mein `, `ich `, `je `, `me `, `mi ` and more spaces, the rest of the phrase:
+/// `name`, `heiße`/`heisse`, `m'appelle`, `llamo`, `nombre` (in any case).
+fn name_phrase(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let cue = bytes.get(start..end).unwrap_or_default().trim_ascii_end().to_ascii_lowercase();
+    let rest = bytes.get(end..).unwrap_or_default();
+    let rest = rest.get(rest.iter().take_while(|b| **b == b' ').count()..).unwrap_or_default();
+    let follows = |w: &str| rest.get(..w.len()).is_some_and(|r| r.eq_ignore_ascii_case(w.as_bytes()));
+    match cue.as_slice() {
+        b"my" | b"mein" => follows("name"),
+        b"ich" => follows("heiße") || follows("heisse"),
+        b"je" => follows("m'appelle") || follows("m’appelle"),
+        b"me" => follows("llamo"),
+        b"mi" => follows("nombre"),
+        _ => false,
+    }
+}
+
+/// A name field's label: after a line start or a blank, `Name`, `Full name`, `Customer name`,
+/// `Contact name`, `Nom`, `Nombre`, `Nombre completo` or `Vollständiger Name`, then `:` past
+/// blanks.
+fn field_label(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    if start.checked_sub(1).and_then(|i| bytes.get(i)).is_some_and(|b| !matches!(b, b'\n' | b' ' | b'\t')) {
+        return false;
+    }
+    let rest = bytes.get(end..).unwrap_or_default();
+    let skip = |r: &[u8], set: &[u8]| r.iter().take_while(|b| set.contains(b)).count();
+    let rest = match bytes.get(start..end).unwrap_or_default() {
+        // (`Vollständiger` in UTF-8.)
+        b"Full" | b"Customer" | b"Contact" | b"Vollst\xc3\xa4ndiger" => {
+            let n = skip(rest, b" ");
+            match rest.get(n..n + 4) {
+                Some(b"Name" | b"name") if n > 0 => rest.get(n + 4..).unwrap_or_default(),
+                _ => return false,
+            }
+        }
+        b"Nom" => {
+            let r = rest.strip_prefix(b"bre").unwrap_or(rest);
+            let n = skip(r, b" ");
+            match r.get(n..n + 8) {
+                Some(b"completo") if n > 0 => r.get(n + 8..).unwrap_or_default(),
+                _ => r,
+            }
+        }
+        _ => rest,
+    };
+    rest.get(skip(rest, b" \t")..).and_then(|r| r.first()) == Some(&b':')
 }
 
 /// `am` after the spaces that follow the hit (`I   am`).
