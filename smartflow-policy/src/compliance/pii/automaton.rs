@@ -237,7 +237,7 @@ mod tests {
     fn four_streams_find_what_one_finds() {
         let literals = ["dear ", "regards", "@", "ey", "born", "::", "-----BEGIN "];
         let unit = "Dear Anna, born 1985. Kind regards, a@b.io ::1 they key -----BEGIN x\n";
-        for reps in [1, 7, 8, 9, 13, 40] {
+        for reps in [1, 8, 9, 40] {
             for cut in 0..unit.len() {
                 let text = format!("{}{}", unit.repeat(reps), &unit[..cut]);
                 assert_eq!(found(&literals, &text), naive(&literals, &text), "reps {reps} cut {cut}");

@@ -42,7 +42,7 @@ impl Recognizer for Passport {
     }
 
     /// The passport word; the window runs over the number words and separators after it (bytes of
-    /// [`number_word_byte`]) and the number, which holds a digit.
+    /// `number_word_byte`) and the number, which holds a digit.
     fn triggers(&self) -> Option<Vec<Trigger>> {
         let digit_follows = |text: &str, _start: usize, end: usize| {
             let rest = text.as_bytes().get(end..).unwrap_or_default();
