@@ -345,20 +345,11 @@ impl Store {
 /// A layer key's hex form back to bytes.
 fn hex_digest(s: &str) -> Option<Digest> {
     let mut out = [0u8; 32];
-    if s.len() != 64 {
-        return None;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    hex::decode_to_slice(s, &mut out).ok()?;
     Some(out)
 }
 
 /// A digest as hex.
 pub(crate) fn hex(d: &Digest) -> String {
-    use std::fmt::Write;
-    d.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(d)
 }
