@@ -52,5 +52,5 @@ pub use provider::{ChunkStream, EmbedCall, Provider, ProviderCall};
 pub use router::{AttemptReport, RoutePlan, Router, Target};
 pub use types::{
     ChatChunk, ChatRequest, ChatResponse, DataLabels, EmbeddingRequest, EmbeddingResponse, Endpoint, Message,
-    ModelInfo, ModelKind, Principal, RequestContext, Role, TokenUsage, TraceContext, Usage,
+    ModelInfo, ModelKind, Principal, RequestContext, Role, TokenUsage, TraceContext, Usage, Withheld,
 };

@@ -12,8 +12,8 @@ use futures_util::StreamExt as _;
 use smartflow_core::routing::{ModelTable, VirtualModel};
 use smartflow_core::types::{ChatChunk, Choice, Delta, MessageContent};
 use smartflow_core::{
-    Audit, AuditRecord, ChatRequest, ChatResponse, ChunkStream, Endpoint, Error, ErrorKind, Gateway, Message,
-    ModelKind, Principal, Provider, ProviderCall, RequestContext, Role, Target,
+    Audit, AuditRecord, ChatRequest, ChatResponse, ChunkStream, Endpoint, Error, ErrorKind, Gateway, GatewayOptions,
+    Message, ModelKind, Principal, Provider, ProviderCall, RequestContext, Role, Target,
 };
 use smartflow_policy::compliance::PiiPolicy;
 use smartflow_policy::compliance::pii::{Detector, EntityKind, Finding, Recognizer};
@@ -107,7 +107,13 @@ fn setup_with(email: PiiAction, card: PiiAction, output: Option<PiiAction>) -> (
     let records = Arc::new(Records::default());
     let mut table = ModelTable::new("t");
     table.insert(VirtualModel::new("m", ModelKind::Chat, vec![Arc::new(Target::new(recorder.clone(), "up"))])).unwrap();
-    let gw = Gateway::builder().router(table).policy(policy).shared_audit(records.clone()).build().unwrap();
+    let gw = Gateway::builder()
+        .router(table)
+        .policy(policy)
+        .shared_audit(records.clone())
+        .options(GatewayOptions { record_prompts: true })
+        .build()
+        .unwrap();
     (gw, recorder, records)
 }
 
@@ -141,8 +147,11 @@ async fn tokenized_values_never_reach_the_upstream_and_come_back_to_the_caller()
     assert!(text.contains("[CREDIT_CARD_1]"), "redacted values are not restored: {text}");
     let rules: Vec<String> = records.0.lock().unwrap()[0].decisions.iter().map(|d| d.rule.clone()).collect();
     assert_eq!(rules, vec!["pii.redact.CREDIT_CARD", "pii.tokenize.EMAIL"]);
-    let audit = serde_json::to_string(&records.0.lock().unwrap()[0]).unwrap();
-    assert!(!audit.contains("ann@corp.io") && !audit.contains("4111111111111111"));
+    // The prompt and the completion are recorded, with the restored value as its placeholder.
+    let record = records.0.lock().unwrap()[0].clone();
+    assert_eq!(record.completion.as_deref(), Some("You said: write to [EMAIL_1] about card [CREDIT_CARD_1]"));
+    let audit = serde_json::to_string(&record).unwrap();
+    assert!(!audit.contains("ann@corp.io") && !audit.contains("4111111111111111"), "{audit}");
 }
 
 #[tokio::test]
@@ -167,4 +176,36 @@ async fn t15_pii_split_across_stream_chunks_is_caught_and_tokens_split_across_ch
     assert!(chunks.len() > 5, "still streamed in pieces");
     let sent = upstream.0.lock().unwrap().join("\n");
     assert!(!sent.contains("ann@corp.io"));
+}
+
+#[tokio::test]
+async fn t15_disguised_values_split_across_stream_chunks_are_redacted_in_the_answer_and_the_audit() {
+    let detector = Arc::new(Detector::builtin().unwrap());
+    let output = Redactor::new(HashMap::new(), PiiAction::Redact, b"key");
+    let policy = PiiPolicy::new("pii", detector, None, Some(output));
+    let recorder = Arc::new(Recorder::default());
+    let records = Arc::new(Records::default());
+    let mut table = ModelTable::new("t");
+    table.insert(VirtualModel::new("m", ModelKind::Chat, vec![Arc::new(Target::new(recorder.clone(), "up"))])).unwrap();
+    let gw = Gateway::builder().router(table).policy(policy).shared_audit(records.clone()).build().unwrap();
+
+    // Zero-width characters inside the address, full-width digits, en dashes in the SSN.
+    let prompt = "ann.lee\u{200B}@corp-mail.io, ４１１１ １１１１ １１１１ １１１１, ssn 536–22–8741";
+    let mut r = req(prompt);
+    r.stream = Some(true);
+    let stream = gw.chat_stream(ctx(), r).await.unwrap().value;
+    let chunks: Vec<ChatChunk> = stream.map(|c| c.unwrap()).collect().await;
+    let text: String = chunks.iter().filter_map(|c| c.choices.first()?.delta.content.clone()).collect();
+    for raw in ["ann.lee", "corp-mail", "１１１１", "4111", "8741"] {
+        assert!(!text.contains(raw), "{raw:?} reached the caller: {text}");
+    }
+    for placeholder in ["[EMAIL_1]", "[CREDIT_CARD_1]", "[CREDIT_CARD_2]", "[US_SSN_1]"] {
+        assert!(text.contains(placeholder), "{placeholder} missing: {text}");
+    }
+    assert!(!text.contains('\u{200B}'), "no invisible remnant: {text:?}");
+    assert!(chunks.len() > 5, "still streamed in pieces");
+    let audit = serde_json::to_string(&*records.0.lock().unwrap()).unwrap();
+    for raw in ["ann.lee", "１１１１", "4111", "8741"] {
+        assert!(!audit.contains(raw), "{raw:?} in the audit record");
+    }
 }

@@ -103,9 +103,18 @@ impl Pending {
             cost_nano_usd: Some(self.ctx.cost_nano_usd.load(std::sync::atomic::Ordering::Relaxed)).filter(|&c| c > 0),
             latency_ms: AuditRecord::ms(elapsed),
             ttfb_ms: self.ttfb.map(AuditRecord::ms),
-            prompt: self.prompt.take(),
-            completion: self.completion.take(),
+            // Values restored for the caller (reversible tokens) are recorded as their placeholders.
+            prompt: self.prompt.take().map(|t| self.withheld(t)),
+            completion: self.completion.take().map(|t| self.withheld(t)),
         })
+    }
+
+    /// `text` with the request's withheld values masked.
+    fn withheld(&self, text: String) -> String {
+        match self.ctx.extensions.get::<crate::types::Withheld>() {
+            Some(w) if !w.is_empty() => w.mask(&text),
+            _ => text,
+        }
     }
 
     /// Ends the request and waits for every audit sink. A sink that cannot record makes a

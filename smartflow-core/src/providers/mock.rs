@@ -41,6 +41,10 @@ pub struct MockConfig {
     pub chunk_delay: Duration,
     /// How many content chunks a stream has (at most one per word).
     pub stream_chunks: usize,
+    /// When set, a streamed answer is cut into pieces of this many characters (the last may be
+    /// shorter; never inside a character) instead of the word-based [`Self::stream_chunks`]
+    /// split, so tests can put chunk boundaries anywhere. `Some(0)` counts as 1.
+    pub stream_chunk_chars: Option<usize>,
     /// Dimension of mock embeddings.
     pub embedding_dimension: usize,
 }
@@ -52,6 +56,7 @@ impl Default for MockConfig {
             latency: Duration::ZERO,
             chunk_delay: Duration::ZERO,
             stream_chunks: 8,
+            stream_chunk_chars: None,
             embedding_dimension: 64,
         }
     }
@@ -126,6 +131,24 @@ fn split_words(text: &str, n: usize) -> Vec<String> {
     }
     pieces.push(text[from..].to_owned());
     pieces.retain(|p| !p.is_empty());
+    pieces
+}
+
+/// Splits `text` into pieces of `n` characters (the last may be shorter), on character
+/// boundaries; the pieces concatenate to `text`. An empty text gives no pieces.
+fn split_chars(text: &str, n: usize) -> Vec<String> {
+    let n = n.max(1);
+    let mut pieces = Vec::with_capacity(text.len().div_ceil(n));
+    let mut from = 0;
+    for (count, (i, _)) in text.char_indices().enumerate() {
+        if count > 0 && count % n == 0 {
+            pieces.push(text[from..i].to_owned());
+            from = i;
+        }
+    }
+    if from < text.len() {
+        pieces.push(text[from..].to_owned());
+    }
     pieces
 }
 
@@ -217,7 +240,11 @@ impl Provider for MockProvider {
                 "tool_calls"
             }
             None => {
-                for piece in split_words(&reply, self.config.stream_chunks) {
+                let pieces = match self.config.stream_chunk_chars {
+                    Some(n) => split_chars(&reply, n),
+                    None => split_words(&reply, self.config.stream_chunks),
+                };
+                for piece in pieces {
                     chunks.push(chunk(&id, created, model, Delta { content: Some(piece), ..Delta::default() }, None));
                 }
                 "stop"
@@ -311,6 +338,45 @@ mod tests {
                 assert!(pieces.len() <= n.max(1) + 1, "{text:?} {n} {pieces:?}");
             }
         }
+    }
+
+    #[test]
+    fn split_chars_cuts_every_n_characters_on_char_boundaries() {
+        assert_eq!(split_chars("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(split_chars("abcdef", 3), ["abc", "def"]);
+        assert!(split_chars("", 3).is_empty());
+        assert_eq!(split_chars("ab", 0), ["a", "b"], "0 counts as 1");
+        // Two-, three- and four-byte characters are never cut.
+        let text = "é€😀a b\u{200b}c１２３ 🇩🇪 ü";
+        for n in 1..12 {
+            let pieces = split_chars(text, n);
+            assert_eq!(pieces.concat(), text, "{n}");
+            let counts: Vec<usize> = pieces.iter().map(|p| p.chars().count()).collect();
+            let (last, full) = counts.split_last().unwrap();
+            assert!(full.iter().all(|&c| c == n) && (1..=n).contains(last), "{n}: {pieces:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn stream_chunk_chars_streams_fixed_size_pieces_of_the_exact_reply() {
+        let config = MockConfig { behavior: MockBehavior::Echo, stream_chunk_chars: Some(3), ..MockConfig::default() };
+        let p = MockProvider::new("mock", config);
+        let text = "mail ann@corp.io, card 4111 1111 1111 1111 — ünï😀";
+        let r = req(text);
+        let call = ProviderCall { request: &r, upstream_model: "echo", request_id: "1", traceparent: "" };
+        let chunks: Vec<_> = p.chat_stream(call).await.unwrap().collect().await;
+        let pieces: Vec<String> = chunks
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .flat_map(|c| c.choices.iter().filter_map(|ch| ch.delta.content.clone()))
+            .filter(|p| !p.is_empty())
+            .collect();
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(pieces.len(), text.chars().count().div_ceil(3), "{pieces:?}");
+        assert!(pieces[..pieces.len() - 1].iter().all(|p| p.chars().count() == 3), "{pieces:?}");
+        let finish =
+            chunks.iter().filter_map(|c| c.as_ref().ok()).find_map(|c| c.choices.first()?.finish_reason.clone());
+        assert_eq!(finish.as_deref(), Some("stop"));
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ pub use chat::{ChatRequest, ChatResponse, Choice, ContentPart, Message, MessageC
 pub use chunk::{ChatChunk, ChunkChoice, Delta};
 pub use context::{Endpoint, RequestContext};
 pub use embedding::{EmbeddingRequest, EmbeddingResponse, EmbeddingUsage};
-pub use labels::DataLabels;
+pub use labels::{DataLabels, Withheld};
 pub use model::{ModelInfo, ModelKind};
 pub use principal::Principal;
 pub use tool::{ToolCall, ToolResult};

@@ -462,6 +462,7 @@ pub(crate) struct RawProvider {
     pub(crate) latency: Option<Spanned<String>>,
     pub(crate) chunk_delay: Option<Spanned<String>>,
     pub(crate) stream_chunks: Option<Spanned<u64>>,
+    pub(crate) stream_chunk_chars: Option<Spanned<u64>>,
     pub(crate) embedding_dimension: Option<Spanned<u64>>,
 }
 

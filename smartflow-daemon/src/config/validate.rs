@@ -450,6 +450,11 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                     1,
                     10_000,
                 )?,
+                stream_chunk_chars: p
+                    .stream_chunk_chars
+                    .as_ref()
+                    .map(|_| c.number(&p.stream_chunk_chars, &key("stream_chunk_chars"), 1, 1, 4096))
+                    .transpose()?,
                 embedding_dimension: c.number(
                     &p.embedding_dimension,
                     &key("embedding_dimension"),
@@ -487,6 +492,7 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 (p.latency.as_ref().map(Spanned::span), "latency"),
                 (p.chunk_delay.as_ref().map(Spanned::span), "chunk_delay"),
                 (p.stream_chunks.as_ref().map(Spanned::span), "stream_chunks"),
+                (p.stream_chunk_chars.as_ref().map(Spanned::span), "stream_chunk_chars"),
                 (p.embedding_dimension.as_ref().map(Spanned::span), "embedding_dimension"),
             ] {
                 only_for(span, field, "mock")?;
@@ -595,5 +601,37 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
                 "unknown provider type `{other}`; expected \"openai\", \"azure\", \"anthropic\", \"gemini\" or \"mock\""
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Config, ProviderKind};
+
+    fn mock(extra: &str) -> String {
+        format!("[[providers]]\nname = \"m\"\ntype = \"mock\"\nbehavior = \"echo\"\n{extra}\n")
+    }
+
+    #[test]
+    fn stream_chunk_chars_is_a_mock_only_setting_from_1_to_4096() {
+        let chars = |text: &str| {
+            let c = Config::parse(Path::new("m.toml"), text).unwrap();
+            let ProviderKind::Mock(m) = &c.providers[0].kind else { panic!("a mock provider") };
+            m.stream_chunk_chars
+        };
+        assert_eq!(chars(&mock("")), None, "off unless set");
+        assert_eq!(chars(&mock("stream_chunk_chars = 3")), Some(3));
+        assert_eq!(chars(&mock("stream_chunk_chars = 4096")), Some(4096));
+        for bad in ["0", "4097"] {
+            let e = Config::parse(Path::new("m.toml"), &mock(&format!("stream_chunk_chars = {bad}"))).unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains("providers[0].stream_chunk_chars") && e.contains("between 1 and 4096"), "{e}");
+        }
+        let openai = "[[providers]]\nname = \"o\"\ntype = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\n\
+                      stream_chunk_chars = 3\n";
+        let e = Config::parse(Path::new("m.toml"), openai).unwrap_err().to_string();
+        assert!(e.contains("stream_chunk_chars") && e.contains("only applies to providers of type \"mock\""), "{e}");
     }
 }

@@ -14,6 +14,8 @@ mod cache;
 mod cancel;
 mod chat;
 mod compliance;
+mod compliance_example;
+mod compliance_leaks;
 mod conformance;
 mod dialects;
 mod egress;

@@ -245,8 +245,9 @@ impl Policy for PiiPolicy {
             smartflow_core::DataLabels::of(&mut ctx.extensions).sensitive = true;
         }
         if !vault.is_empty() {
-            // The answer will carry the caller's own values again: never stored.
+            // The answer will carry the caller's own values again: never stored, never recorded.
             smartflow_core::DataLabels::of(&mut ctx.extensions).no_store = true;
+            vault.withhold(smartflow_core::Withheld::of(&mut ctx.extensions));
             ctx.extensions.insert(Vault(Arc::new(vault)));
         }
         if found.blocked.is_empty() { Decision::Continue } else { denial(&found.blocked) }
@@ -349,6 +350,8 @@ impl Policy for PiiPolicy {
                 *leaf = new;
             }
         });
+        // The tool's result gets these values back: no record of it may hold them.
+        vault.withhold(smartflow_core::Withheld::of(&mut ctx.extensions));
         ctx.extensions.insert(vaults);
         self.record(ctx, &found, ToolSide::Arguments.phase());
         if !found.kinds.is_empty() || !found.blocked.is_empty() {

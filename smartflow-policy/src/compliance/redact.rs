@@ -1,5 +1,6 @@
 //! Applying actions to findings: block, redact to a typed placeholder (`[EMAIL_1]`), hash
-//! (`[EMAIL:3f9a1c0d]`, a keyed hash so equal values stay linkable without being readable),
+//! (`[EMAIL:3f9a1c0d]`, a keyed hash of the normalized value, so equal values stay linkable
+//! without being readable, however they were disguised),
 //! reversible tokenization (a placeholder the caller's answer gets back as the original; the
 //! originals live only in the request's [`TokenVault`], never stored), or audit only.
 
@@ -8,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
-use super::pii::{EntityKind, Finding};
+use super::pii::{EntityKind, Finding, normalized};
 
 /// What to do with one kind of finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +55,14 @@ impl TokenVault {
             self.by_placeholder.insert(p.clone(), value.to_owned());
         }
         p
+    }
+
+    /// Withholds every original from the request's records (they are recorded as their
+    /// placeholders): the caller gets them back, sinks never do.
+    pub fn withhold(&self, into: &mut smartflow_core::Withheld) {
+        for (placeholder, value) in &self.by_placeholder {
+            into.add(value.as_str(), placeholder.as_str());
+        }
     }
 
     /// `text` with every reversible placeholder replaced by its original.
@@ -129,7 +138,7 @@ impl Redactor {
                 PiiAction::Redact => Some(vault.placeholder(&f.kind, value, false)),
                 PiiAction::Tokenize => Some(vault.placeholder(&f.kind, value, true)),
                 PiiAction::Hash => {
-                    let tag = hmac::sign(&self.hash_key, value.as_bytes());
+                    let tag = hmac::sign(&self.hash_key, normalized(value).as_bytes());
                     Some(format!("[{}:{}]", f.kind.label(), hex::encode(tag.as_ref().get(..4).unwrap_or_default())))
                 }
             };

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use super::automaton::Automaton;
+use super::fold::Folded;
 use super::triggers::{EXOTIC, GAP_BYTES, MAX_GAP, Trigger, TriggerKind, case_variants, starts_word};
 use super::{Finding, Recognizer};
 
@@ -185,9 +186,16 @@ impl Detector {
         super::recognizers::all().into_iter().fold(Self::builder(), DetectorBuilder::recognizer).build()
     }
 
-    /// Every finding in `text`, in order, without overlaps.
+    /// Every finding in `text`, in order, without overlaps. Values hidden with invisible
+    /// characters, full-width digits or typographic dashes are found too (see [`Folded`]); the
+    /// spans are always on `text`.
     pub fn detect(&self, text: &str) -> Vec<Finding> {
-        let Some(windows) = self.windows(text) else { return self.detect_whole(text) };
+        on_view(text, |view| self.detect_view(view))
+    }
+
+    /// [`detect`](Self::detect) on a text that needs no folding.
+    fn detect_view(&self, text: &str) -> Vec<Finding> {
+        let Some(windows) = self.windows(text) else { return self.scan_all(text) };
         let mut found = Vec::new();
         let mut local: Vec<(usize, usize, Finding)> = Vec::new();
         let mut rest = windows.as_slice();
@@ -231,7 +239,13 @@ impl Detector {
 
     /// Every finding in `text`, every recognizer scanning the whole text (no triggers): what
     /// [`detect`](Self::detect) finds, more slowly.
+    #[cfg(test)]
     pub(crate) fn detect_whole(&self, text: &str) -> Vec<Finding> {
+        on_view(text, |view| self.scan_all(view))
+    }
+
+    /// Every recognizer over the whole of `text`, overlaps resolved.
+    fn scan_all(&self, text: &str) -> Vec<Finding> {
         let mut found = Vec::new();
         for rec in 0..self.recognizers.len() {
             self.scan_whole(rec, text, &mut found);
@@ -375,6 +389,19 @@ impl Detector {
     }
 }
 
+/// `detect` run on the folded view of `text` (or on `text` when folding changes nothing), the
+/// findings moved back onto `text`.
+fn on_view(text: &str, detect: impl FnOnce(&str) -> Vec<Finding>) -> Vec<Finding> {
+    match Folded::of(text) {
+        None => detect(text),
+        Some(view) => {
+            let mut found = detect(view.text());
+            found.iter_mut().for_each(|f| view.restore(f));
+            found
+        }
+    }
+}
+
 /// The windows of a hit `s..e` of trigger `t` (one per pattern it is for), on char boundaries.
 fn push_windows(out: &mut Vec<Window>, text: &str, rec: usize, patterns: usize, t: &Trigger, s: usize, e: usize) {
     let mut end = e;
@@ -499,6 +526,7 @@ fn resolve_overlaps(mut found: Vec<Finding>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compliance::pii::EntityKind;
 
     /// The labelled corpus's texts (tests/pii/corpus.jsonl).
     pub(super) fn corpus() -> Vec<String> {
@@ -507,6 +535,48 @@ mod tests {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter_map(|v| v.get("text").and_then(serde_json::Value::as_str).map(str::to_owned))
             .collect()
+    }
+
+    /// Values hidden with zero-width characters, full-width or mathematical digits, no-break
+    /// spaces or typographic dashes are found, and the spans cover them on the original text.
+    #[test]
+    fn unicode_disguises_do_not_hide_values() {
+        let d = Detector::builtin().unwrap();
+        let key = format!("sk-proj-{}", "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7s");
+        let cases: [(String, &str, EntityKind); 6] = [
+            (
+                "write to ann.lee\u{200B}@corp-mail.io today".to_owned(),
+                "ann.lee\u{200B}@corp-mail.io",
+                EntityKind::Email,
+            ),
+            (
+                "card ４１１１ １１１１ １１１１ １１１１ please".to_owned(),
+                "４１１１ １１１１ １１１１ １１１１",
+                EntityKind::CreditCard,
+            ),
+            ("my ssn is 536–22–8741.".to_owned(), "536–22–8741", EntityKind::UsSsn),
+            ("SSN: 𝟓𝟑𝟔-𝟐𝟐-𝟖𝟕𝟒𝟏".to_owned(), "𝟓𝟑𝟔-𝟐𝟐-𝟖𝟕𝟒𝟏", EntityKind::UsSsn),
+            (
+                "rappelez-moi au 06\u{202F}12\u{202F}34\u{202F}56\u{202F}78 svp".to_owned(),
+                "06\u{202F}12\u{202F}34\u{202F}56\u{202F}78",
+                EntityKind::Phone,
+            ),
+            (format!("OPENAI_API_KEY={}\u{2060}{}", &key[..20], &key[20..]), "", EntityKind::ApiKey),
+        ];
+        for (text, value, kind) in &cases {
+            let found = d.detect(text);
+            let f = found
+                .iter()
+                .find(|f| f.kind == *kind)
+                .unwrap_or_else(|| panic!("{kind} not found in {text:?}: {found:?}"));
+            let span = text.get(f.start..f.end).unwrap();
+            if value.is_empty() {
+                assert_eq!(span.replace('\u{2060}', ""), key, "{text:?}");
+            } else {
+                assert_eq!(span, *value, "{text:?}");
+            }
+            assert_eq!(d.detect(text), d.detect_whole(text), "{text:?}");
+        }
     }
 
     /// Scanning only the windows around triggers finds exactly what scanning the whole text with

@@ -18,6 +18,21 @@ fn temp_db() -> (tempfile::TempDir, sled::Db) {
     (dir, db)
 }
 
+/// Reopens the database at `path` once the dropped handle's background flusher has let go of
+/// its lock (sled holds it until that thread's next tick).
+async fn reopen(path: &std::path::Path) -> sled::Db {
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("reopen {}: {e}", path.display()),
+        }
+    }
+}
+
 fn admin() -> Principal {
     Principal { admin: true, ..Principal::new("key_root") }
 }
@@ -88,7 +103,7 @@ async fn revoked_key_fails_next_lookup_and_stays_revoked_after_reopen() {
     assert!(store.lookup(&secret).is_none());
     assert!(store.limits(&record.id).is_none());
     drop((store, db));
-    let db = sled::open(dir.path()).unwrap();
+    let db = reopen(dir.path()).await;
     let store = KeyStore::open(&db).unwrap();
     assert!(store.lookup(&secret).is_none());
     assert!(store.lookup(&other).is_some());
@@ -122,7 +137,7 @@ async fn rotation_disables_the_old_secret_and_enables_the_new_one() {
     assert_eq!(store.lookup(&new).unwrap().principal.key_id, record.id);
     assert_eq!(store.len(), 1);
     drop((store, db));
-    let db = sled::open(dir.path()).unwrap();
+    let db = reopen(dir.path()).await;
     let store = KeyStore::open(&db).unwrap();
     assert!(store.lookup(&old).is_none());
     assert!(store.lookup(&new).is_some());
@@ -139,7 +154,7 @@ async fn expired_key_is_refused_even_though_it_is_loaded() {
     let bytes = Stored::encode(KeyHash::of(&secret), &past).unwrap();
     db.open_tree(KEYS_TREE).unwrap().insert(record.id.as_bytes(), bytes).unwrap();
     drop((store, db));
-    let db = sled::open(dir.path()).unwrap();
+    let db = reopen(dir.path()).await;
     let store = KeyStore::open(&db).unwrap();
     assert_eq!(store.len(), 1);
     assert!(store.lookup(&secret).is_none());

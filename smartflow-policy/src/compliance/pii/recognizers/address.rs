@@ -319,9 +319,10 @@ fn german_preposition_before(text: &str, start: usize) -> bool {
 /// number marks (`nº`, `núm.`) that run back from it.
 fn spanish_before(text: &str, start: usize) -> bool {
     let before = text.get(ceil_char(text, start.saturating_sub(SPAN))..start).unwrap_or_default();
-    for w in before.rsplit(' ').take(16) {
+    for w in before.rsplit(char::is_whitespace).take(16) {
         let capitalised = w.starts_with(char::is_uppercase);
-        // The street type may follow any non-word character (`\nCalle Mayor 10`).
+        // The street type may follow any non-word character (`(Calle Mayor 10`), and may start
+        // a line after a capitalised one (`Banco Meridiano\nCalle de Serrano 41`).
         let bare = w.trim_start_matches(|c: char| !c.is_alphanumeric());
         if bare.starts_with(char::is_uppercase) && (SPANISH_TYPES.contains(&bare) || bare.starts_with("C/")) {
             return true;
@@ -449,6 +450,7 @@ mod tests {
         assert_eq!(spans("la nueva dirección es Paseo de Gracia 92, 28014 Madrid."), ["Paseo de Gracia 92"]);
         assert_eq!(spans("Calle de Alcalá 48, 28014 Madrid"), ["Calle de Alcalá 48"]);
         assert_eq!(spans("Calle Mayor 10"), ["Calle Mayor 10"]);
+        assert_eq!(spans("Banco Meridiano\nCalle de Serrano 41, 28001 Madrid"), ["Calle de Serrano 41"]);
         assert_eq!(spans("Avenida de la Constitución 5"), ["Avenida de la Constitución 5"]);
         assert_eq!(spans("Plaza Mayor 1, Madrid"), ["Plaza Mayor 1"]);
     }

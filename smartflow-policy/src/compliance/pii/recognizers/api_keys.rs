@@ -93,9 +93,10 @@ const VENDORS: &[Vendor] = &[
         starts: &["AKIA", "ASIA", "ABIA", "ACCA"],
         context: &[],
     },
-    // 4: AWS secret access key, only after its name.
+    // 4: AWS secret access key, only after its name (`secret_key` is Terraform's and boto's; a
+    // value of exactly 40 base64 characters with every character class after it is AWS's shape).
     Vendor {
-        pattern: r#"(?i:aws_secret_access_key|secret_access_key|secret access key|secretaccesskey)["']?\s*(?:[:=]|=>|is)?\s*["']?[A-Za-z0-9/+]{40}"#,
+        pattern: r#"(?i:aws_secret_access_key|secret_access_key|secret access key|secretaccesskey|secret_key)["']?\s*(?:[:=]|=>|is)?\s*["']?[A-Za-z0-9/+]{40}"#,
         prefix: 0,
         charset: Charset::Base64,
         score: 0.85,
@@ -274,7 +275,7 @@ impl Recognizer for ApiKeys {
             .collect();
         triggers.push(
             // The name, then quotes, blanks, `:`, `=`, `=>` or `is`, then the 40-character value.
-            Trigger::literals_ignore_case(&["secret_access_key", "secret access key", "secretaccesskey"])
+            Trigger::literals_ignore_case(&["secret_access_key", "secret access key", "secretaccesskey", "secret_key"])
                 .window(0, 41)
                 .extend(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b':' | b'=' | b'>' | b'i' | b's'))
                 .patterns(&[AWS_SECRET]),
@@ -454,6 +455,7 @@ mod tests {
         for text in [
             format!("aws_secret_access_key = {secret}"),
             format!("AWS_SECRET_ACCESS_KEY=\"{secret}\""),
+            format!("  secret_key = \"{secret}\""),
             format!("{{\"SecretAccessKey\": \"{secret}\"}}"),
             format!("the secret access key is {secret}."),
         ] {

@@ -1,6 +1,6 @@
 //! Dates of birth: a calendar date (`1985-03-14`, `14/03/1985`, `03/14/1985`, `14.03.1985`,
 //! `14 March 1985`, `March 14, 1985`, `14. März 1985`, `14 mars 1985`, `14 de marzo de 1985`) that
-//! has birth context ("born", "date of birth", "DOB", "birthday", "geboren", "Geburtsdatum",
+//! has birth context ("born", "date of birth", `dateOfBirth`, "DOB", "birthday", "geboren", "geb.", "Geburtsdatum",
 //! "né le", "née le", "date de naissance", "fecha de nacimiento", "nacido"...) within 40 bytes
 //! before it. A date without such context is not a finding; two-digit years are not recognised.
 
@@ -20,10 +20,14 @@ const CONTEXT: &[&str] = &[
     "date of birth",
     "birth date",
     "birthdate",
+    "birth_date",
+    "dateofbirth",
+    "date_of_birth",
     "dob",
     "d.o.b",
     "birthday",
     "geboren",
+    "geb.",
     "geburtsdatum",
     "geburtstag",
     "né le",

@@ -63,9 +63,10 @@ impl Recognizer for Email {
         if after.next() == Some(':') && after.next().is_some_and(|c| !c.is_whitespace()) {
             return None;
         }
-        // A user in a credentialed URL (`scheme://user:pass@host`) is not a mailbox either.
+        // A URL's user (`scheme://user:pass@host`, `ssh://git@host/repo`, a Sentry DSN's
+        // `https://key@host/1`) is not a mailbox either.
         let token_before = text.get(..start).unwrap_or_default().rsplit(char::is_whitespace).next().unwrap_or_default();
-        if token_before.ends_with(':') && token_before.contains("://") {
+        if (token_before.ends_with(':') && token_before.contains("://")) || token_before.ends_with("://") {
             return None;
         }
         // `a@b.com@c.org` or `x.y@z.com.`-style run-ons: the next char must not continue an address.
@@ -148,6 +149,9 @@ mod tests {
     fn email_skips_ssh_remotes_and_url_credentials_but_not_mailto() {
         let d = crate::compliance::pii::Detector::builder().recognizer(Box::new(Email)).build().unwrap();
         assert!(d.detect("git remote add origin git@github.com:acme/gw.git").is_empty());
+        assert!(d.detect("git clone ssh://git@github.com/acme/gw.git").is_empty());
+        assert!(d.detect("SENTRY_DSN=https://0350b322107172529e1051a91c5ab8e4@o450123.ingest.sentry.io/55").is_empty());
+        assert_eq!(d.detect("mailto:ann.lee@corp-mail.io").len(), 1);
         assert!(d.detect("postgres://app:s3cretpw@db.internal.acme.io/prod").is_empty());
         assert_eq!(d.detect("write to mailto:ann@corp-mail.io today").len(), 1);
         assert_eq!(d.detect("Email:ann@corp-mail.io").len(), 1);

@@ -6,11 +6,11 @@
 //! outbound prompt. Not reported: unspecified (`0.0.0.0`, `0/8`, `::`), loopback (`127/8`, `::1`),
 //! broadcast and netmask-looking values (first octet 255), the documentation ranges
 //! (`192.0.2/24`, `198.51.100/24`, `203.0.113/24`, `2001:db8::/32`), and version-like strings
-//! (`v1.2.3.4`, `1.2.3.4.5`, "version 1.2.3.4").
+//! (`v1.2.3.4`, `1.2.3.4.5`, "version 1.2.3.4", "image bump to 4.10.7.1", a `firmware` column).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, column_name, context_near};
 
 /// Finds IPv4/IPv6 addresses (score 0.8; 0.95 next to "ip"/"host"/"server" context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,6 +34,10 @@ const VERSION_CONTEXT: &[&str] = &[
     "fixed in",
     "upgrade to",
     "patch",
+    "image",
+    "revert",
+    "rollback",
+    "downgrade",
 ];
 
 impl Recognizer for IpAddress {
@@ -79,7 +83,9 @@ impl Recognizer for IpAddress {
         if glued(b1) || glued(a1) || dotted(b1, b2) || dotted(a1, a2) || product_version {
             return None;
         }
-        if context_near(text, start, 64, VERSION_CONTEXT) {
+        // Next to version words, or in a table column named like one (`firmware`, `sw_version`).
+        let version_column = column_name(text, start).is_some_and(|c| VERSION_CONTEXT.iter().any(|w| c.contains(w)));
+        if version_column || context_near(text, start, 64, VERSION_CONTEXT) {
             return None;
         }
         let reportable = if pattern == 0 { ipv4_reportable(candidate) } else { ipv6_reportable(candidate) };

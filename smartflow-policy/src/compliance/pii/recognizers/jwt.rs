@@ -36,9 +36,13 @@ impl Recognizer for Jwt {
 
     fn check(&self, text: &str, _pattern: usize, start: usize, end: usize) -> Option<Finding> {
         let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-        if text.get(..start)?.chars().next_back().is_some_and(is_token_char)
-            || text.get(end..)?.chars().next().is_some_and(is_token_char)
-        {
+        // A token ends before a non-token character, or before a full stop that ends a sentence.
+        let mut after = text.get(end..)?.chars();
+        let ends = match after.next() {
+            Some('.') => !after.next().is_some_and(is_token_char),
+            next => !next.is_some_and(is_token_char),
+        };
+        if text.get(..start)?.chars().next_back().is_some_and(is_token_char) || !ends {
             return None;
         }
         let token = text.get(start..end)?;
@@ -152,5 +156,13 @@ mod tests {
         let jwt = token(r#"{"alg":"HS256"}"#, r#"{"a":1}"#, "c2ln");
         assert!(found(&format!("{jwt}.extra.more.segments")).is_empty());
         assert!(found(&format!("x{jwt}")).is_empty());
+        assert!(found(&format!("{jwt}.x")).is_empty());
+    }
+
+    #[test]
+    fn a_full_stop_after_a_token_ends_the_sentence() {
+        let jwt = token(r#"{"alg":"HS256"}"#, r#"{"a":1}"#, "c2ln");
+        assert_eq!(found(&format!("the token is {jwt}.")), vec![(jwt.clone(), 0.95)]);
+        assert_eq!(found(&format!("token {jwt}. Rotate it")), vec![(jwt.clone(), 0.95)]);
     }
 }

@@ -16,7 +16,10 @@
 //!   before `<address>`;
 //! - `my name is`, `mein Name ist`, `ich heiße`, `je m'appelle`, `me llamo`, `mi nombre es` + 1–3
 //!   words; `I am`/`I'm` + 2–3 words; `Name:`/`Full name:`/`Nom :`/`Nombre:` fields + a 2–3-word
-//!   value that ends the field.
+//!   value that ends the field;
+//! - record keys (JSON, YAML, INI) naming a person — `fullName`, `full_name`, `patient_name`,
+//!   `cardholder_name`, `applicant_name`... — with a 2–3-word value; a bare `name` key only when
+//!   the record around it is a person's (it also holds an e-mail, phone, birth date, address...).
 //!
 //! Capitalised words that are not names (`Team`, `Support`, `Customer`, `Sir`, `Madam`, `All`,
 //! `World`, weekdays, months, job titles, department words, German nouns of address such as
@@ -40,14 +43,37 @@ const NAME: &str = "person";
 const WORD: &str = r"\p{Lu}[\p{Ll}\p{M}]*(?:['’\-]?\p{Lu}?[\p{Ll}\p{M}]+)*";
 
 /// The score of each pattern, by index: titles 0.85, salutations, greetings, signatures, headers
-/// and "my name is" 0.8, `I am` 0.7, name fields 0.75.
-const SCORES: [f32; 8] = [0.85, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.75];
+/// and "my name is" 0.8, `I am` 0.7, name fields 0.75, name keys of records 0.75.
+const SCORES: [f32; 9] = [0.85, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.75, 0.75];
 /// Index of the title pattern (where `Dr` may be a street type instead).
 const TITLE: usize = 0;
 /// Index of the `I am` pattern (no gerunds: `I'm Looking Forward`).
 const I_AM: usize = 6;
 /// Index of the name-field pattern.
 const FIELD: usize = 7;
+/// Index of the record-key pattern (`"fullName": "…"`, `patient_name: …`).
+const KEY: usize = 8;
+
+/// Words near a bare `name` key that say the record is a person's (its e-mail, phone, birth
+/// date...), not a service's, a file's or a company's.
+const PERSON_RECORD: &[&str] = &[
+    "email",
+    "e-mail",
+    "phone",
+    "mobile",
+    "dob",
+    "birth",
+    "ssn",
+    "address",
+    "patient",
+    "customer",
+    "applicant",
+    "employee",
+    "passport",
+    "nationality",
+    "gender",
+    "salutation",
+];
 
 fn names(min: usize, max: usize) -> String {
     format!(r"(?P<name>{WORD}(?:[ ]{WORD}){{{},{}}})", min.saturating_sub(1), max.saturating_sub(1))
@@ -83,6 +109,10 @@ fn person_patterns() -> Vec<String> {
         // 7: name fields.
         format!(
             r"(?m)(?:^|[ \t])(?:Name|Full[ ]+[Nn]ame|Customer[ ]+[Nn]ame|Contact[ ]+[Nn]ame|Nom|Nombre|Nombre[ ]+completo|Vollständiger[ ]+Name)[ \t]*:[ \t]*{two}[ \t]*(?:[,;]|\r?\n|\z)"
+        ),
+        // 8: record keys (JSON, YAML, INI) naming a person, then a 2–3-word value.
+        format!(
+            r#"(?i:["']?(?:full_?name|(?:customer|patient|employee|contact|display|card_?holder|account_?holder|holder|applicant|insured|member|beneficiary)_?name|name)["']?)[ \t]*[:=][ \t]*["']?{two}["']?[ \t]*(?:[,;}}\]]|\r?\n|\z)"#
         ),
     ]
 }
@@ -224,6 +254,9 @@ fn person_triggers() -> Vec<Trigger> {
             .window(1, 32 + NAME_SPAN)
             .accept(field_label)
             .patterns(&[FIELD]),
+        // A key ends in `name` and a quote, `:` or `=` follows (past blanks); the key starts at
+        // most 24 bytes before.
+        Trigger::literals_ignore_case(&["name"]).window(24, NAME_SPAN).accept(key_follows).patterns(&[KEY]),
     ]
 }
 
@@ -301,6 +334,26 @@ fn field_label(text: &str, start: usize, end: usize) -> bool {
     rest.get(skip(rest, b" \t")..).and_then(|r| r.first()) == Some(&b':')
 }
 
+/// A quote, `:` or `=` right after `name` (past blanks and a closing quote): a record key.
+fn key_follows(text: &str, _start: usize, end: usize) -> bool {
+    let rest = text.as_bytes().get(end..).unwrap_or_default();
+    let rest = rest.strip_prefix(b"\"").or_else(|| rest.strip_prefix(b"'")).unwrap_or(rest);
+    rest.iter().find(|b| !matches!(b, b' ' | b'\t')).is_some_and(|b| matches!(b, b':' | b'='))
+}
+
+/// Whether the record around a bare `name` key at `start` is a person's (see [`PERSON_RECORD`]).
+fn person_record(text: &str, start: usize, end: usize) -> bool {
+    let (mut from, mut to) = (start.saturating_sub(200), (end + 200).min(text.len()));
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    while !text.is_char_boundary(to) {
+        to += 1;
+    }
+    let around = text.get(from..to).unwrap_or_default().to_lowercase();
+    PERSON_RECORD.iter().any(|w| around.contains(w))
+}
+
 /// `am` after the spaces that follow the hit (`I   am`).
 fn am_follows(text: &str, _start: usize, end: usize) -> bool {
     text.get(end..).unwrap_or_default().trim_start_matches(' ').starts_with("am")
@@ -336,6 +389,15 @@ impl Recognizer for Person {
         }
         if pattern == TITLE && !title_ok(text, start, words.len(), name.end()) {
             return None;
+        }
+        if pattern == KEY {
+            let key = text.get(start..name.start())?.trim_start_matches(['"', '\'']).to_ascii_lowercase();
+            // A key of its own, and a bare `name` only in a person's record.
+            if text.get(..start)?.chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_')
+                || (key.starts_with("name") && !person_record(text, start, name.end()))
+            {
+                return None;
+            }
         }
         let end = name.end().saturating_sub(possessive_len(name.as_str()));
         let score = *SCORES.get(pattern)?;
@@ -400,6 +462,17 @@ mod tests {
         assert_eq!(spans("I'm Priya Okafor from billing"), ["Priya Okafor"]);
         assert_eq!(spans("Ich heiße Lukas."), ["Lukas"]);
         assert_eq!(spans("Name: Laura Brennan\nEmail: x"), ["Laura Brennan"]);
+    }
+
+    #[test]
+    fn person_finds_names_under_person_keys_of_records() {
+        assert_eq!(spans(r#"{"customer":{"fullName":"Olivia Grant","email":"o@x.io"}}"#), ["Olivia Grant"]);
+        assert_eq!(spans("patient_name: Helga Brandt\nward: 4B"), ["Helga Brandt"]);
+        assert_eq!(spans(r#"{"applicant":{"name":"Grace Adeyemi","dob":"1991-02-28"}}"#), ["Grace Adeyemi"]);
+        // A bare `name` outside a person's record, and keys that only end in `name`.
+        assert!(spans(r#"{"name": "Ledger Core", "replicas": 3}"#).is_empty());
+        assert!(spans(r#"{"file_name": "Quarterly Report", "email": "x@y.io"}"#).is_empty());
+        assert!(spans(r#"{"hostname": "Build Agent", "phone": 1}"#).is_empty());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! line is missing (a truncated paste) it spans to the next BEGIN line or the end of the text.
 //! A block must hold at least one real base64 line (16+ base64 characters, not a run of one
 //! character): a BEGIN line followed only by `...` or `<your key here>` is not flagged. Public
-//! keys and certificates do not match the pattern.
+//! keys and certificates do not match the pattern. Blocks inside JSON or YAML strings, their line
+//! ends escaped as `\n` (a cloud service-account key file), are found the same way.
 
 use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger};
 
@@ -44,7 +45,9 @@ impl Recognizer for PrivateKey {
                 (trimmed, end + trimmed.len(), SCORE_TRUNCATED)
             }
         };
-        if !body.lines().any(is_key_line) {
+        // Lines end in newlines, or in `\n` escapes when the key sits in a JSON or YAML string
+        // (a cloud service-account file).
+        if !body.lines().flat_map(|l| l.split("\\n")).any(is_key_line) {
             return None;
         }
         Some(Finding { kind: EntityKind::PrivateKey, start, end: block_end, score, recognizer: "private_key" })
@@ -109,6 +112,13 @@ mod tests {
             let text = format!("here is my key:\n{block}\nwhy does ssh reject it?");
             assert_eq!(found(&text), vec![(block, SCORE_COMPLETE)], "{label}");
         }
+    }
+
+    #[test]
+    fn keys_in_json_strings_with_escaped_line_ends_are_found() {
+        let block = format!("-----BEGIN PRIVATE KEY-----\\n{}-----END PRIVATE KEY-----", body(3).replace('\n', "\\n"));
+        let text = format!("{{\"type\": \"service_account\", \"private_key\": \"{block}\\n\", \"client_id\": \"1\"}}");
+        assert_eq!(found(&text), vec![(block, SCORE_COMPLETE)]);
     }
 
     #[test]

@@ -37,6 +37,20 @@ const PLACEHOLDERS: &[&str] = &[
     "null",
     "none",
     "redacted",
+    "changeme",
+    // The same words in German, French, Spanish, Italian, Portuguese and Dutch examples.
+    "passwort",
+    "kennwort",
+    "geheim",
+    "motdepasse",
+    "mot_de_passe",
+    "mot-de-passe",
+    "contraseña",
+    "contrasena",
+    "clave",
+    "secreto",
+    "senha",
+    "wachtwoord",
 ];
 
 /// Credentials in URLs and connection strings ([`EntityKind::UrlCredentials`]).
@@ -88,7 +102,7 @@ impl Recognizer for UrlCredentials {
                 if !is_real_password(password) {
                     return None;
                 }
-                let url = matched.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
+                let url = matched.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '*', '`', '_', '~']);
                 (start, start + url.len(), 0.95)
             }
             CONNECTION_STRING => {

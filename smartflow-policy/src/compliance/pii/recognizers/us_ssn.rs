@@ -1,11 +1,12 @@
 //! US social security numbers: `AAA-GG-SSSS` with dashes or spaces (the same separator both
-//! times), or nine bare digits only next to "ssn" / "social security" context.
+//! times), or nine bare digits only next to "ssn" / "social security" context (words before
+//! it, or the name of the table column it is in).
 //!
 //! Invalid per SSA rules and rejected: area `000`, `666`, `900`–`999`; group `00`; serial `0000`;
 //! all digits the same; `123-45-6789`; the famous published numbers `078-05-1120` (Woolworth) and
 //! `219-09-9999` (SSA advertisement). Masked forms (`XXX-XX-XXXX`, `***-**-1234`) do not match.
 
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, column_name, context_near};
 
 /// Finds US SSNs (dashed 0.85, spaced 0.6, bare digits only with context; 1.0 with context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,7 +35,12 @@ impl Recognizer for UsSsn {
         if !neighbours_ok(text, start, end) {
             return None;
         }
-        let context = context_near(text, start, 40, CONTEXT);
+        // Context words before it, or a table column named for it (`ssn`, `social_security`).
+        let column = column_name(text, start).is_some_and(|c| {
+            let c = c.replace(['_', '-'], " ");
+            CONTEXT.iter().any(|w| c.contains(w))
+        });
+        let context = column || context_near(text, start, 40, CONTEXT);
         let digits: String = candidate.chars().filter(char::is_ascii_digit).collect();
         let base = match pattern {
             0 => {
