@@ -73,19 +73,11 @@ async fn blocked_kinds_and_deny_lists_refuse_before_any_upstream_call() {
     assert_eq!(up.requests(), 0, "nothing reached the upstream");
 }
 
-fn barrier_config(up: std::net::SocketAddr, dir: &std::path::Path, enforcement: &str) -> String {
+/// Research and trading segments (by department, with keyword classifiers) and the barrier
+/// between them, enforced or audited.
+fn barriers(enforcement: &str) -> String {
     format!(
-        r#"{}
-[[keys]]
-id = "analyst"
-hash = "{}"
-department = "research"
-
-[[keys]]
-id = "trader"
-hash = "{}"
-department = "trading"
-
+        r#"
 [[barriers.segments]]
 name = "research"
 departments = ["research"]
@@ -100,10 +92,28 @@ keywords = ["order book", "block trade"]
 id = "research-vs-trading"
 segments = ["research", "trading"]
 enforcement = "{enforcement}"
-"#,
+"#
+    )
+}
+
+fn barrier_config(up: std::net::SocketAddr, dir: &std::path::Path, enforcement: &str) -> String {
+    format!(
+        r#"{}
+[[keys]]
+id = "analyst"
+hash = "{}"
+department = "research"
+
+[[keys]]
+id = "trader"
+hash = "{}"
+department = "trading"
+
+{barriers}"#,
         config(up, dir),
         key_hash("sf-analyst-key-0001"),
         key_hash("sf-trader-key-0001"),
+        barriers = barriers(enforcement),
     )
 }
 
@@ -444,20 +454,7 @@ hash = "{}"
 team = "desk"
 department = "research"
 
-[[barriers.segments]]
-name = "research"
-departments = ["research"]
-keywords = ["coverage initiation"]
-
-[[barriers.segments]]
-name = "trading"
-departments = ["trading"]
-keywords = ["order book", "block trade"]
-
-[[barriers.rules]]
-id = "research-vs-trading"
-segments = ["research", "trading"]
-
+{barriers}
 [cache]
 path = "{}"
 scope = "team"
@@ -467,6 +464,7 @@ scope = "team"
         key_hash("sf-trader-b-0001"),
         key_hash("sf-analyst-0001"),
         dir.path().join("cache").display(),
+        barriers = barriers("enforce"),
     );
     let d = Daemon::start_with(dir, &text).await;
     let url = d.url("/v1/chat/completions");
