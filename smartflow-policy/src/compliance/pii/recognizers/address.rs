@@ -13,7 +13,8 @@
 //!   `5 avenue Victor Hugo`; `place`, `route`, `cours` only with an article: `3 place de la
 //!   Concorde`);
 //! - Spanish: a street type, a capitalised name and the number (`Calle Mayor 10`,
-//!   `Calle de Alcalá 48`, `Paseo de Gracia 92`, `Avenida de la Constitución 5`, `Plaza Mayor 1`).
+//!   `Calle de Alcalá 48`, `Paseo de Gracia 92`, `Avenida de la Constitución 5`, `Plaza Mayor 1`;
+//!   Catalan `Carrer de Mallorca 214`).
 //!
 //! Rejected: numbers glued to punctuation or other digits (`1.200`, `v2`), numbers after words
 //! that make them a count or an index (`Top 5 …`, `Step 3 …`, `Chapter 2 …`), quantity words as
@@ -101,7 +102,7 @@ fn address_patterns() -> Vec<String> {
         ),
         // 5: Spanish, number last.
         format!(
-            r"\b(?:(?:Calle|Avenida|Avda\.|Av\.|Plaza|Paseo|Camino|Carrera|Ronda|Travesía|Glorieta|Carretera|Rambla|Vía|Pasaje)[ ]|C/[ ]?){art_es}?{WORD}(?:[ ](?:{art_es}|y[ ])?{WORD}){{0,3}},?[ ](?:n\.?[ºo°]\.?[ ]?|núm\.?[ ]?)?{number}"
+            r"\b(?:(?:Calle|Avenida|Avda\.|Av\.|Plaza|Paseo|Camino|Carrera|Ronda|Travesía|Glorieta|Carretera|Rambla|Vía|Pasaje|Carrer|Avinguda|Passeig|Plaça)[ ]|C/[ ]?){art_es}?{WORD}(?:[ ](?:{art_es}|y[ ])?{WORD}){{0,3}},?[ ](?:n\.?[ºo°]\.?[ ]?|núm\.?[ ]?)?{number}"
         ),
     ]
 }
@@ -220,6 +221,10 @@ const SPANISH_TYPES: &[&str] = &[
     "Rambla",
     "Vía",
     "Pasaje",
+    "Carrer",
+    "Avinguda",
+    "Passeig",
+    "Plaça",
 ];
 
 /// Every pattern holds a house number: a digit cluster, with the street vocabulary some pattern
@@ -323,7 +328,9 @@ fn spanish_before(text: &str, start: usize) -> bool {
         let capitalised = w.starts_with(char::is_uppercase);
         // The street type may follow any non-word character (`(Calle Mayor 10`), and may start
         // a line after a capitalised one (`Banco Meridiano\nCalle de Serrano 41`).
-        let bare = w.trim_start_matches(|c: char| !c.is_alphanumeric());
+        // The word after any punctuation glued before it (`"Calle`, `[{"text":"Calle`).
+        let glued = w.trim_end_matches('.').rfind(|c: char| !(c.is_alphanumeric() || c == '/'));
+        let bare = glued.and_then(|i| w.get(i + 1..)).unwrap_or(w);
         if bare.starts_with(char::is_uppercase) && (SPANISH_TYPES.contains(&bare) || bare.starts_with("C/")) {
             return true;
         }
@@ -451,6 +458,9 @@ mod tests {
         assert_eq!(spans("Calle de Alcalá 48, 28014 Madrid"), ["Calle de Alcalá 48"]);
         assert_eq!(spans("Calle Mayor 10"), ["Calle Mayor 10"]);
         assert_eq!(spans("Banco Meridiano\nCalle de Serrano 41, 28001 Madrid"), ["Calle de Serrano 41"]);
+        assert_eq!(spans(r#"{"address":[{"text":"Calle de Alcalá 48, 28014 Madrid"}]}"#), ["Calle de Alcalá 48"]);
+        assert_eq!(spans("Carrer de Mallorca 214, 08008 Barcelona"), ["Carrer de Mallorca 214"]);
+        assert_eq!(spans("Avda. de América 3"), ["Avda. de América 3"]);
         assert_eq!(spans("Avenida de la Constitución 5"), ["Avenida de la Constitución 5"]);
         assert_eq!(spans("Plaza Mayor 1, Madrid"), ["Plaza Mayor 1"]);
     }

@@ -2,10 +2,11 @@
 //! `14 March 1985`, `March 14, 1985`, `14. März 1985`, `14 mars 1985`, `14 de marzo de 1985`) that
 //! has birth context ("born", "date of birth", `dateOfBirth`, "DOB", "birthday", "geboren", "geb.", "Geburtsdatum",
 //! "né le", "née le", "date de naissance", "fecha de nacimiento", "nacido"...) within 40 bytes
-//! before it. A date without such context is not a finding; two-digit years are not recognised.
+//! before it, or in a table column named for it (`| Date of birth |`, `dob,`). A date without such
+//! context is not a finding; two-digit years are not recognised.
 
 use crate::compliance::pii::triggers::digit_in;
-use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, context_near};
+use crate::compliance::pii::{EntityKind, Finding, Recognizer, Trigger, column_name, context_near};
 
 /// Finds dates of birth (score 0.85, only next to birth context).
 #[derive(Debug, Clone, Copy, Default)]
@@ -132,7 +133,11 @@ impl Recognizer for DateOfBirth {
     /// (40 bytes, widened to a char boundary) and is at most ~35 bytes long; it holds a digit.
     fn triggers(&self) -> Option<Vec<Trigger>> {
         let digit_follows = |text: &str, _start: usize, end: usize| digit_in(text, end, end + WINDOW);
-        Some(vec![Trigger::literals_ignore_case(CONTEXT).window(0, WINDOW).accept(digit_follows)])
+        Some(vec![
+            Trigger::literals_ignore_case(CONTEXT).window(0, WINDOW).accept(digit_follows),
+            // A table's column header: the rows under it (as many as `column_name` reads).
+            Trigger::literals_ignore_case(CONTEXT).lines(200).accept(in_table_line),
+        ])
     }
 
     fn check(&self, text: &str, pattern: usize, start: usize, end: usize) -> Option<Finding> {
@@ -151,11 +156,24 @@ impl Recognizer for DateOfBirth {
             1 => numeric(candidate).is_some_and(|[a, b, y]| date_ok(y, b, a) || date_ok(y, a, b)),
             _ => textual(candidate).is_some_and(|(d, m, y)| date_ok(y, m, d)),
         };
-        if !valid || !context_near(text, start, 40, CONTEXT) || !first_date_after_context(text, start) {
+        // Birth context right before it, or a table column named for it (`Date of birth`, `dob`).
+        let column = column_name(text, start).is_some_and(|c| {
+            let c = c.replace(['_', '-'], " ");
+            CONTEXT.iter().any(|w| c.contains(w))
+        });
+        if !valid || !(column || (context_near(text, start, 40, CONTEXT) && first_date_after_context(text, start))) {
             return None;
         }
         Some(Finding { kind: EntityKind::DateOfBirth, start, end, score: SCORE, recognizer: NAME })
     }
+}
+
+/// Whether the line holding the hit `start..end` is a table row (it has a `,` `;` `|` or tab).
+fn in_table_line(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let from = bytes.get(..start).and_then(|b| b.iter().rposition(|c| *c == b'\n')).map_or(0, |i| i + 1);
+    let to = bytes.get(end..).and_then(|b| b.iter().position(|c| *c == b'\n')).map_or(bytes.len(), |i| end + i);
+    bytes.get(from..to).is_some_and(|line| line.iter().any(|c| matches!(c, b',' | b';' | b'|' | b'\t')))
 }
 
 /// Whether no digit stands between the nearest birth-context word and the date at `start`: only
@@ -221,6 +239,14 @@ mod tests {
         assert_eq!(spans("geboren am 14. März 1985"), ["14. März 1985"]);
         assert_eq!(spans("née le 14 mars 1985 à Lyon"), ["14 mars 1985"]);
         assert_eq!(spans("fecha de nacimiento: 14 de marzo de 1985"), ["14 de marzo de 1985"]);
+    }
+
+    #[test]
+    fn dates_in_a_birth_date_column_are_dates_of_birth() {
+        let table = "| Employee | Date of birth | Hired |\n|---|---|---|\n| C. M. | 1988-07-30 | 2019-03-01 |\n";
+        assert_eq!(spans(table), ["1988-07-30"]);
+        let csv = "id,dob,joined\n1,03/04/1971,2020-01-01\n2,1979-12-03,2021-05-05\n";
+        assert_eq!(spans(csv), ["03/04/1971", "1979-12-03"]);
     }
 
     #[test]

@@ -19,7 +19,24 @@ pub struct IpAddress;
 const NAME: &str = "ip_address";
 const SCORE: f32 = 0.8;
 const SCORE_WITH_CONTEXT: f32 = 0.95;
-const CONTEXT: &[&str] = &["ip", "address", "host", "server", "adresse", "dirección", "gateway", "dns"];
+const CONTEXT: &[&str] = &[
+    "ip",
+    "address",
+    "host",
+    "server",
+    "adresse",
+    "dirección",
+    "gateway",
+    "dns",
+    "client",
+    "remote",
+    "peer",
+    "src",
+    "dst",
+    "from",
+    "login",
+    "forwarded",
+];
 const VERSION_CONTEXT: &[&str] = &[
     "version",
     "versión",
@@ -34,6 +51,10 @@ const VERSION_CONTEXT: &[&str] = &[
     "fixed in",
     "upgrade to",
     "patch",
+    "tag:",
+    "tag=",
+    "tag ",
+    "affects",
     "image",
     "revert",
     "rollback",
@@ -83,18 +104,70 @@ impl Recognizer for IpAddress {
         if glued(b1) || glued(a1) || dotted(b1, b2) || dotted(a1, a2) || product_version {
             return None;
         }
-        // Next to version words, or in a table column named like one (`firmware`, `sw_version`).
+        // Context is read on the candidate's own line only (a log line's neighbours say nothing).
+        let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+        let near = |window: usize, words: &[&str]| context_near(text, start, window.min(start - line_start), words);
+        // Next to version words (before it, or `… 6.0.3.1 release`), in a table column named like
+        // one (`firmware`, `sw_version`), or a locked package's (`rails (7.1.3.4)`).
         let version_column = column_name(text, start).is_some_and(|c| VERSION_CONTEXT.iter().any(|w| c.contains(w)));
-        if version_column || context_near(text, start, 64, VERSION_CONTEXT) {
+        if version_column || near(64, VERSION_CONTEXT) || version_after(text, end) || locked_package(text, start, end) {
             return None;
         }
         let reportable = if pattern == 0 { ipv4_reportable(candidate) } else { ipv6_reportable(candidate) };
         if !reportable {
             return None;
         }
-        let score = if context_near(text, start, 30, CONTEXT) { SCORE_WITH_CONTEXT } else { SCORE };
+        // An address is where a log line starts, or next to address words.
+        let context = near(30, CONTEXT) || text.get(line_start..start).is_some_and(|b| b.trim().is_empty());
+        // `2.8.1.44`, `1.18.0.2`: small numbers read as a version unless an address is meant (a
+        // line start, or an address word standing on its own: `payments-gateway 2.8.1.44` is not).
+        let at_line_start = text.get(line_start..start).is_some_and(|b| b.trim().is_empty());
+        if pattern == 0 && version_shaped(candidate) && !at_line_start && !word_before(text, line_start, start) {
+            return None;
+        }
+        let score = if context { SCORE_WITH_CONTEXT } else { SCORE };
         Some(Finding { kind: EntityKind::IpAddress, start, end, score, recognizer: NAME })
     }
+}
+
+/// An address word ([`CONTEXT`]) as a word of its own (not part of `payments-gateway`) within the 30 bytes before `start` on its
+/// line.
+fn word_before(text: &str, line_start: usize, start: usize) -> bool {
+    let mut from = start.saturating_sub(30).max(line_start);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = text.get(from..start).unwrap_or_default().to_lowercase();
+    before.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).any(|w| CONTEXT.contains(&w))
+}
+
+/// A version word within the few bytes after the candidate (`the 6.0.3.1 release`).
+fn version_after(text: &str, end: usize) -> bool {
+    let mut to = (end + 12).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    let after = text.get(end..to).unwrap_or_default().to_lowercase();
+    ["release", "version", "build"].iter().any(|w| after.trim_start().starts_with(w))
+}
+
+/// `    rails (7.1.3.4)`: a lock file's line, a lower-case package name and its version in
+/// brackets, alone on the line.
+fn locked_package(text: &str, start: usize, end: usize) -> bool {
+    let line = text.get(..start).unwrap_or_default().rsplit('\n').next().unwrap_or_default();
+    let Some(name) = line.strip_suffix(" (").map(str::trim_start) else { return false };
+    let rest = text.get(end..).unwrap_or_default();
+    let closes = rest.strip_prefix(')').is_some_and(|r| r.split('\n').next().is_some_and(|l| l.trim().is_empty()));
+    closes
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Four small numbers (`2.8.1.44`: first octet below 10, the middle two at most 20) are a
+/// version more often than an address.
+fn version_shaped(candidate: &str) -> bool {
+    let octets: Vec<u32> = candidate.split('.').filter_map(|o| o.parse().ok()).collect();
+    matches!(octets.as_slice(), [a, b, c, _] if *a < 10 && *b <= 20 && *c <= 20)
 }
 
 fn ipv4_reportable(candidate: &str) -> bool {
@@ -107,6 +180,12 @@ fn ipv4_reportable(candidate: &str) -> bool {
 
 fn ipv6_reportable(candidate: &str) -> bool {
     if candidate.chars().filter(char::is_ascii_hexdigit).count() < 4 {
+        return false;
+    }
+    // `a8:b1:aa:3b:e5:81:89:89`: colon-separated bytes are a serial number, a fingerprint or a
+    // MAC address, not an address written by a person.
+    let groups: Vec<&str> = candidate.split(':').collect();
+    if groups.len() >= 6 && groups.iter().all(|g| g.len() == 2) {
         return false;
     }
     let Ok(ip) = candidate.parse::<Ipv6Addr>() else { return false };
@@ -145,7 +224,16 @@ mod tests {
     fn ip_address_context_raises_score() {
         let d = Detector::builder().recognizer(Box::new(IpAddress)).build().unwrap();
         assert_eq!(d.detect("client IP 8.8.8.8")[0].score, SCORE_WITH_CONTEXT);
-        assert_eq!(d.detect("got 8.8.8.8")[0].score, SCORE);
+        assert_eq!(d.detect("got 62.220.24.210")[0].score, SCORE);
+        // A log line starts with the client's address.
+        assert_eq!(d.detect("9.9.9.9 - - [11/Jun/2024]")[0].score, SCORE_WITH_CONTEXT);
+    }
+
+    #[test]
+    fn context_is_read_on_the_candidates_own_line() {
+        let log = "\"Mozilla/5.0 Version/17.5 Safari/605.1.15\"\n2003:e4:2f1b:4c00::a1 - - [11/Jun/2024:10:14:25]";
+        assert_eq!(spans(log), ["2003:e4:2f1b:4c00::a1"]);
+        assert_eq!(spans("# servidor de informes (192.168.40.12)"), ["192.168.40.12"]);
     }
 
     #[test]
@@ -174,6 +262,12 @@ mod tests {
             "MAC 00:1a:2b:3c:4d:5e",
             "550e8400-e29b-41d4-a716-446655440000",
             "978-3-16-148410-0",
+            "[09:02] payments-gateway 2.8.1.44 -> prod-eu finished",
+            "    rails (7.1.3.4)",
+            "remove secrets before the 6.0.3.1 release",
+            "Component: pricing   Affects: 2.3.0.9",
+            "image:\n  tag: \"2.8.1.44\"",
+            "serial a8:b1:aa:3b:e5:81:89:89, valid",
         ] {
             assert!(spans(text).is_empty(), "{text}: {:?}", spans(text));
         }

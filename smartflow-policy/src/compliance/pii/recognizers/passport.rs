@@ -18,14 +18,14 @@ const SCORE: f32 = 0.85;
 /// The longest number.
 const NUMBER: usize = 9;
 
-/// The bytes of what may stand between the passport word and the number: blanks, `:#.,-`,
+/// The bytes of what may stand between the passport word and the number: blanks, `:#.,-_`,
 /// opening quotes and brackets and markdown emphasis (`"'([<*` and backtick), the
 /// letters of `no`, `nr`, `number`, `nummer`, `numéro`, `número`, `is`, `de`, `du` (either case)
 /// and non-ASCII bytes (`n°`, `nº`, `é`, `ú`). Digits are not among them: a number's first digit
 /// is at most its length after the end of their run.
 fn number_word_byte(b: u8) -> bool {
     b.is_ascii_whitespace()
-        || matches!(b, b':' | b'#' | b'.' | b'-' | b',' | b'"' | b'\'' | b'(' | b'[' | b'<' | b'*' | b'`')
+        || matches!(b, b':' | b'#' | b'.' | b'-' | b'_' | b',' | b'"' | b'\'' | b'(' | b'[' | b'<' | b'*' | b'`')
         || matches!(b.to_ascii_lowercase(), b'n' | b'o' | b'r' | b'u' | b'm' | b'b' | b'e' | b'i' | b's' | b'd')
         || b >= 0x80
 }
@@ -37,7 +37,7 @@ impl Recognizer for Passport {
 
     fn patterns(&self) -> Vec<String> {
         vec![
-            r#"(?i:\b(?:passport|reisepass|passeport|pasaporte)(?:nummer|nr)?)(?i:[\s:#.,\-"'(\[<*`]|\bno\b|\bnr\b|n°|nº|\bnumber\b|\bnummer\b|\bnum[ée]ro\b|\bnúmero\b|\bis\b|\bde\b|\bdu\b)*\b[A-Z0-9]{6,9}\b"#
+            r#"(?i:\b(?:passport|reisepass|passeport|pasaporte)(?:nummer|nr)?)(?i:[\s:#.,_\-"'(\[<*`]|\bno\b|\bnr\b|n°|nº|\bnumber\b|number\b|\bnummer\b|\bnum[ée]ro\b|\bnúmero\b|\bis\b|\bde\b|\bdu\b)*\b[A-Z0-9]{6,9}\b"#
                 .to_owned(),
         ]
     }
@@ -99,6 +99,7 @@ mod tests {
         assert_eq!(spans("my passport is X1234567."), ["X1234567"]);
         assert_eq!(spans(r#"{"type":"PASSPORT","number":"973235893"}"#), ["973235893"]);
         assert_eq!(spans("passport number \"649106549\""), ["649106549"]);
+        assert_eq!(spans(r#"{"type":"passport","passport_number":"128844703"}"#), ["128844703"]);
     }
 
     #[test]

@@ -154,7 +154,7 @@ const NOT_NAMES: &str = "\
     manager director engineer developer dev devops frontend backend fullstack qa lead head chief officer \
     president vice analyst consultant specialist associate assistant architect representative agent \
     coordinator executive editor designer scientist intern senior junior principal technician supervisor \
-    secretary accountant \
+    secretary accountant treasury ops intake claims payroll compliance risk procurement audit legal \
     version release project order invoice ticket case request issue error report final file document deploy \
     build test";
 

@@ -89,6 +89,12 @@ const NEGATIVE_CONTEXT: &[&str] = &[
     "factura n",
     "member id",
     "routing",
+    "fiscal",
+    "vat ",
+    "employer ein",
+    "ein:",
+    "tax id",
+    "nhs",
 ];
 const REGIONS: &[Id] = &[Id::US, Id::GB, Id::DE, Id::FR, Id::ES, Id::IT, Id::NL, Id::CH];
 
@@ -336,6 +342,10 @@ mod tests {
             "Our VAT number GB 284 1937 06 is unchanged",
             "USt-IdNr.: DE 284 719 356",
             "Kunde (Kundennr. 4471-2290) ruft an",
+            "Numéro fiscal : 1 23 45 678 901 23",
+            "Supplier: Castlegate Ltd, VAT GB 123 4567 89",
+            "Employer EIN 94-3216850 (not the SSN)",
+            "NHS No. :  943 476 5919",
             "+12",
         ] {
             assert!(findings(text).is_empty(), "{text}: {:?}", findings(text));

@@ -98,8 +98,8 @@ impl Recognizer for UrlCredentials {
                 let user_from = matched.find("://")? + 3;
                 let at = user_from + matched.get(user_from..)?.find('@')?;
                 let userinfo = matched.get(user_from..at)?;
-                let (_, password) = userinfo.split_once(':')?;
-                if !is_real_password(password) {
+                let (user, password) = userinfo.split_once(':')?;
+                if !is_real_password(password) || default_on_local_host(user, password, matched.get(at + 1..)?) {
                     return None;
                 }
                 let url = matched.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '*', '`', '_', '~']);
@@ -128,6 +128,15 @@ impl Recognizer for UrlCredentials {
         };
         Some(Finding { kind: EntityKind::UrlCredentials, start, end, score, recognizer: "url_credentials" })
     }
+}
+
+/// A password that repeats the user name (`postgres:postgres`, `guest:guest`) on a local host:
+/// a development default, like the README's `user:password@localhost`.
+fn default_on_local_host(user: &str, password: &str, host_and_rest: &str) -> bool {
+    let host = host_and_rest.split([':', '/', '?', '#']).next().unwrap_or_default().to_ascii_lowercase();
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0" | "host.docker.internal")
+        || host.ends_with(".localhost");
+    local && user.eq_ignore_ascii_case(password)
 }
 
 /// Whether the line holding `start..end` is a connection string naming a server.
