@@ -233,6 +233,29 @@ class RetryingClient:\n\
 }
 
 /// Syslog and JSON log lines: timestamps, request ids, latencies, some IP addresses and e-mails.
+/// A CSV export (sign-ins: a header, then rows with an address and a date each): every row's
+/// candidates look up their column's header.
+fn csv_rows() -> String {
+    let mut rng = Lcg(17);
+    let mut out = String::from("user,department,source_ip,signed_in,result\n");
+    while out.len() < CORPUS_BYTES {
+        let _ = writeln!(
+            out,
+            "u{:05},{},{}.{}.{}.{},2024-0{}-{:02},{}",
+            rng.below(100_000),
+            rng.pick(&["treasury", "risk", "it", "hr"]),
+            rng.below(200) + 20,
+            rng.below(256),
+            rng.below(256),
+            rng.below(250) + 1,
+            rng.below(9) + 1,
+            rng.below(28) + 1,
+            rng.pick(&["ok", "ok", "denied"]),
+        );
+    }
+    out
+}
+
 fn logs() -> String {
     let mut rng = Lcg(13);
     let services = ["api-gateway", "billing", "auth", "scheduler", "export-worker"];
@@ -339,6 +362,7 @@ fn bench(c: &mut Criterion) {
         ("prose_disguised", prose_disguised()),
         ("code", code()),
         ("logs", logs()),
+        ("csv_rows", csv_rows()),
     ] {
         eprintln!("pii_throughput/{name}: {} bytes, {} findings", corpus.len(), detector.detect(&corpus).len());
         group.throughput(Throughput::Bytes(corpus.len() as u64));

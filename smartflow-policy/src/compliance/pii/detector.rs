@@ -15,6 +15,7 @@ use regex::Regex;
 
 use super::automaton::Automaton;
 use super::fold::Folded;
+use super::tables;
 use super::triggers::{EXOTIC, GAP_BYTES, MAX_GAP, Trigger, TriggerKind, case_variants, starts_word};
 use super::{Finding, Recognizer};
 
@@ -393,9 +394,9 @@ impl Detector {
 /// findings moved back onto `text`.
 fn on_view(text: &str, detect: impl FnOnce(&str) -> Vec<Finding>) -> Vec<Finding> {
     match Folded::of(text) {
-        None => detect(text),
+        None => tables::scoped(text, || detect(text)),
         Some(view) => {
-            let mut found = detect(view.text());
+            let mut found = tables::scoped(view.text(), || detect(view.text()));
             found.iter_mut().for_each(|f| view.restore(f));
             found
         }
@@ -415,6 +416,9 @@ fn push_windows(out: &mut Vec<Window>, text: &str, rec: usize, patterns: usize, 
         let line_start = bytes.get(..s).and_then(|b| b.iter().rposition(|c| *c == b'\n')).map_or(0, |i| i + 1);
         let mut line_end = e;
         for _ in 0..=below {
+            if line_end >= text.len() {
+                break;
+            }
             line_end = bytes
                 .get(line_end..)
                 .and_then(|b| b.iter().position(|c| *c == b'\n'))

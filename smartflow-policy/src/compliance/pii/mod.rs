@@ -12,10 +12,12 @@ mod automaton;
 mod detector;
 mod fold;
 pub mod recognizers;
+mod tables;
 mod triggers;
 
 pub use detector::{Detector, DetectorBuilder};
 pub(crate) use fold::normalized;
+pub use tables::column_name;
 pub use triggers::{Accept, Trigger};
 
 use std::fmt;
@@ -147,33 +149,6 @@ pub trait Recognizer: Send + Sync + 'static {
     fn triggers(&self) -> Option<Vec<Trigger>> {
         None
     }
-}
-
-/// The name of the table column `start` is in, lowercased and unquoted: when the line holding
-/// `start` is a row of a comma-, semicolon-, tab- or pipe-separated table, the cell in the same
-/// position of the first line of its block (the lines above it, up to 200, with as many
-/// separators). `None` outside a table or on the header line itself.
-pub fn column_name(text: &str, start: usize) -> Option<String> {
-    const MAX_ROWS: usize = 200;
-    let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text.get(start..)?.find('\n').map_or(text.len(), |i| start + i);
-    let line = text.get(line_start..line_end)?;
-    let sep =
-        [',', '\t', ';', '|'].into_iter().filter(|s| line.contains(*s)).max_by_key(|s| line.matches(*s).count())?;
-    let separators = line.matches(sep).count();
-    let column = text.get(line_start..start)?.matches(sep).count();
-    let (mut header, mut at) = (None, line_start);
-    for _ in 0..MAX_ROWS {
-        let Some(above_end) = at.checked_sub(1) else { break };
-        let above_start = text.get(..above_end)?.rfind('\n').map_or(0, |i| i + 1);
-        let above = text.get(above_start..above_end)?;
-        if above.matches(sep).count() != separators {
-            break;
-        }
-        (header, at) = (Some(above), above_start);
-    }
-    let cell = header?.split(sep).nth(column)?.trim().trim_matches(['"', '\'', '`', '*']).trim();
-    (!cell.is_empty() && cell.len() <= 64).then(|| cell.to_lowercase())
 }
 
 /// Words near a match (within `window` bytes before it, case-insensitive) that change its score.

@@ -98,7 +98,8 @@ impl Trigger {
     }
 
     /// Widens the window to whole lines: from the start of the hit's line to the end of the line
-    /// `below` lines under it (for candidates that start at a line start and span lines).
+    /// `below` lines under it (for candidates that start at a line start and span lines;
+    /// `usize::MAX` reaches the end of the text).
     pub fn lines(mut self, below: usize) -> Self {
         self.lines = Some(below);
         self

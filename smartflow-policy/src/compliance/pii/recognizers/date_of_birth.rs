@@ -135,8 +135,8 @@ impl Recognizer for DateOfBirth {
         let digit_follows = |text: &str, _start: usize, end: usize| digit_in(text, end, end + WINDOW);
         Some(vec![
             Trigger::literals_ignore_case(CONTEXT).window(0, WINDOW).accept(digit_follows),
-            // A table's column header: the rows under it (as many as `column_name` reads).
-            Trigger::literals_ignore_case(CONTEXT).lines(200).accept(in_table_line),
+            // A table's column header: every row under it (`column_name` names the column).
+            Trigger::literals_ignore_case(CONTEXT).lines(usize::MAX).accept(in_table_line),
         ])
     }
 
