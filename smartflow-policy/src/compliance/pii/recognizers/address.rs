@@ -8,7 +8,8 @@
 //!   `Highway`, `Crescent`);
 //! - German: a street word with a street suffix and the number after it (`Hauptstraße 12`,
 //!   `Bahnhofstr. 5`, `Lindenallee 7`, `Birkenweg 4`, `Marktplatz 1`, `Kaiser-Wilhelm-Straße 3`,
-//!   `Berliner Straße 12`), or a preposition form ending the phrase (`Am Markt 3,`);
+//!   `Jungfernstieg 7`, `Sandtorkai 3`, `Berliner Straße 12`, `Neuer Wall 54`, `Alter Markt 5`),
+//!   or a preposition form ending the phrase (`Am Markt 3,`);
 //! - French: a number and a street type (`12 rue de la Paix`, `27 boulevard Haussmann`,
 //!   `5 avenue Victor Hugo`; `place`, `route`, `cours` only with an article: `3 place de la
 //!   Concorde`);
@@ -61,7 +62,9 @@ const NOT_STREET_NAMES: &str = "\
 const NOT_GERMAN_STREETS: &str = "\
     arbeitsplatz parkplatz stellplatz sitzplatz spielplatz speicherplatz steckplatz liegeplatz startplatz \
     studienplatz ausbildungsplatz messeplatz rückweg hinweg umweg ausweg zahlungsweg rechtsweg lieferweg \
-    dienstweg heimweg lösungsweg fluchtweg arbeitsweg schulweg versandweg kommunikationsweg staudamm deichdamm";
+    dienstweg heimweg lösungsweg fluchtweg arbeitsweg schulweg versandweg kommunikationsweg staudamm deichdamm \
+    einstieg aufstieg anstieg abstieg ausstieg umstieg wiedereinstieg quereinstieg firewall paywall drywall \
+    schutzwall erdwall lärmschutzwall schützengraben";
 
 /// Nouns after a German preposition (`Am …`, `Im …`) that are not street names.
 const NOT_GERMAN_PLACES: &str = "\
@@ -86,11 +89,11 @@ fn address_patterns() -> Vec<String> {
         ),
         // 1: German compound street word, number after.
         format!(
-            r"\b\p{{Lu}}[\p{{Ll}}\p{{M}}]*(?:-\p{{Lu}}[\p{{Ll}}\p{{M}}]*)*-?(?:[Ss]tra(?:ß|ss)e|[Ss]tr\.|[Aa]llee|[Ww]eg|[Pp]latz|[Gg]asse|[Dd]amm|[Uu]fer|[Cc]haussee)[ ]?{number}"
+            r"\b\p{{Lu}}[\p{{Ll}}\p{{M}}]*(?:-\p{{Lu}}[\p{{Ll}}\p{{M}}]*)*-?(?:[Ss]tra(?:ß|ss)e|[Ss]tr\.|[Aa]llee|[Ww]eg|[Pp]latz|[Gg]asse|[Dd]amm|[Uu]fer|[Cc]haussee|[Ss]tieg|[Ww]all|[Gg]raben|[Kk]ai)[ ]?{number}"
         ),
         // 2: German adjective and separate street word (`Berliner Straße 12`).
         format!(
-            r"\b\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:er|e|sche)[ ](?:Stra(?:ß|ss)e|Str\.|Allee|Weg|Platz|Gasse|Damm|Ufer|Chaussee|Ring)[ ]{number}"
+            r"\b\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:er|e|sche)[ ](?:Stra(?:ß|ss)e|Str\.|Allee|Weg|Platz|Gasse|Damm|Ufer|Chaussee|Ring|Stieg|Wall|Graben|Kai|Markt)[ ]{number}"
         ),
         // 3: German preposition form (`Am Markt 3`).
         format!(
@@ -180,9 +183,13 @@ const ENGLISH_TYPES: &[&str] = &[
     "Hwy",
     "Crescent",
 ];
-/// German street words, lower-case, as word endings (`Hauptstraße`, `Bahnhofstr.`).
-const GERMAN_SUFFIXES: &[&str] =
-    &["straße", "strasse", "str.", "allee", "weg", "platz", "gasse", "damm", "ufer", "chaussee", "ring"];
+/// German street words, lower-case, as word endings (`Hauptstraße`, `Bahnhofstr.`). `markt` is a
+/// street only as a word of its own after an adjective (`Alter Markt 5`), never as a compound
+/// (`Kapitalmarkt 2024`).
+const GERMAN_SUFFIXES: &[&str] = &[
+    "straße", "strasse", "str.", "allee", "weg", "platz", "gasse", "damm", "ufer", "chaussee", "ring", "stieg", "wall",
+    "graben", "kai", "markt",
+];
 /// French street types, lower-case.
 const FRENCH_TYPES: &[&str] = &[
     "rue",
@@ -280,7 +287,7 @@ fn german_street_before(before: &[u8]) -> bool {
     let before = before.get(before.len().saturating_sub(12)..).unwrap_or_default();
     let before = before.strip_suffix(b" ").unwrap_or(before);
     // Every street word ends in one of these.
-    before.last().is_some_and(|b| b"egzmr.EGZMR".contains(b))
+    before.last().is_some_and(|b| b"egzmr.lnitEGZMRLNIT".contains(b))
         && GERMAN_SUFFIXES.iter().any(|s| {
             before.len() >= s.len()
                 && before.get(before.len() - s.len()..).is_some_and(|t| t.eq_ignore_ascii_case(s.as_bytes()))
@@ -442,6 +449,11 @@ mod tests {
         assert_eq!(spans("Berliner Straße 12"), ["Berliner Straße 12"]);
         assert_eq!(spans("Lieferung an: Am Markt 3, 28195 Bremen"), ["Am Markt 3"]);
         assert_eq!(spans("Marktplatz 1"), ["Marktplatz 1"]);
+        assert_eq!(spans("Neuer Wall 54, 20354 Hamburg"), ["Neuer Wall 54"]);
+        assert_eq!(spans("Jungfernstieg 7, 20354 Hamburg"), ["Jungfernstieg 7"]);
+        assert_eq!(spans("Am Sandtorkai 3"), ["Sandtorkai 3"]);
+        assert_eq!(spans("Alter Markt 5, 50667 Köln"), ["Alter Markt 5"]);
+        assert_eq!(spans("Hirschgraben 11"), ["Hirschgraben 11"]);
     }
 
     #[test]
@@ -497,6 +509,11 @@ mod tests {
             "Lindenallee 7.5",
             "12 Market Streetcar",
             "0 Market Street",
+            "Firewall 2 blockiert Port 443",
+            "Der Einstieg 2024 war schwer",
+            "Kapitalmarkt 2024",
+            "Wochenmarkt 3 Stände",
+            "Der Anstieg 12 Prozent",
         ] {
             assert!(spans(text).is_empty(), "{text}: {:?}", spans(text));
         }

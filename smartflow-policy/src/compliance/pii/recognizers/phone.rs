@@ -301,6 +301,10 @@ mod tests {
         assert_eq!(spans("au 06 12 34 56 78 !"), ["06 12 34 56 78"]);
         assert_eq!(spans("llama al 612 345 678"), ["612 345 678"]);
         assert_eq!(spans("020 7946 0958 (London)"), ["020 7946 0958"]);
+        // UK geographic numbers with four-digit area codes (Manchester, Liverpool) and mobiles.
+        assert_eq!(spans("Manchester office: 0161 496 0000"), ["0161 496 0000"]);
+        assert_eq!(spans("ring 0151 234 5678 today"), ["0151 234 5678"]);
+        assert_eq!(spans("mobile 07700 900123"), ["07700 900123"]);
     }
 
     #[test]
