@@ -56,6 +56,7 @@ fn record() -> AuditRecord {
         ttfb_ms: None,
         prompt: None,
         completion: None,
+        admin: None,
     }
 }
 

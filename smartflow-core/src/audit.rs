@@ -24,7 +24,7 @@ pub struct AuditRecord {
     /// The caller's span (from its `traceparent`), the parent of ours.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_span_id: Option<String>,
-    /// `chat`, `embeddings`, `messages`, `tool_call`.
+    /// `chat`, `embeddings`, `messages`, `models`, `tool_call`, `admin`...
     pub endpoint: &'static str,
     /// Who called.
     pub principal: std::sync::Arc<Principal>,
@@ -59,6 +59,63 @@ pub struct AuditRecord {
     /// The completion, only when configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion: Option<String>,
+    /// For an admin API request: the change it made or attempted (or the read it did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<AdminChange>,
+}
+
+/// What an admin API request did to the gateway's state: the operation, what it did to which
+/// object. It is recorded whether the request succeeded, failed or was refused, so a SIEM sees
+/// attempted changes as well as made ones (the record's `outcome` and `status` say which).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminChange {
+    /// The route as method and path template: `POST /api/keys/{id}/rotate`.
+    pub operation: String,
+    /// What the operation does to its object.
+    pub action: ChangeAction,
+    /// The kind of object: `virtual_key`, `user`, `team`, `department`, `configuration`,
+    /// `cache`, `audit_trail`, `usage`, `gateway`.
+    pub object_category: &'static str,
+    /// The object acted on (a key id, a user, team or department), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+}
+
+/// What an admin operation does to its object, in the CIM Change data model's vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    /// Reads state (a key, usage, statistics, a verification of the audit trail).
+    Read,
+    /// Creates an object (a virtual key).
+    Created,
+    /// Changes an object (a key's limits or models, a rotated secret).
+    Modified,
+    /// Deletes or revokes an object.
+    Deleted,
+    /// Empties a store (a cache flush).
+    Cleared,
+    /// Replaces a running configuration (a reload).
+    Updated,
+}
+
+impl ChangeAction {
+    /// The label (`read`, `created`...), as serialized.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Created => "created",
+            Self::Modified => "modified",
+            Self::Deleted => "deleted",
+            Self::Cleared => "cleared",
+            Self::Updated => "updated",
+        }
+    }
+
+    /// Whether the operation changes state (everything but a read).
+    pub fn mutates(self) -> bool {
+        self != Self::Read
+    }
 }
 
 impl AuditRecord {

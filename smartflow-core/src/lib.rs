@@ -41,7 +41,7 @@ pub mod sse;
 pub mod translate;
 pub mod types;
 
-pub use audit::{Audit, AuditRecord};
+pub use audit::{AdminChange, Audit, AuditRecord, ChangeAction};
 pub use auth::{Authenticator, BasicCredentials, Credentials};
 pub use cache::{Cache, CacheCounters, CacheDirectives, CacheHit, CacheLayer, CacheLookup, CacheScope, CacheStats};
 pub use embedder::Embedder;

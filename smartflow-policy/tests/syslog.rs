@@ -53,6 +53,7 @@ fn record(i: usize, user: &str) -> Arc<AuditRecord> {
         ttfb_ms: None,
         prompt: None,
         completion: None,
+        admin: None,
     })
 }
 

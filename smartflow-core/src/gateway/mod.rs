@@ -100,8 +100,25 @@ impl Gateway {
     /// request reaches the audit.
     pub async fn record_outcome(&self, ctx: RequestContext, result: Result<(), &Error>, authenticated: bool) {
         let mut pending = pending::Pending::new(self.inner.clone(), ctx, None, false);
-        pending.unauthenticated = !authenticated;
+        pending.skip_policies = !authenticated;
         let _ = pending.finish(result).await;
+    }
+
+    /// Records an admin API request by an authenticated caller (`ctx.principal`): what it did
+    /// or tried to do (`change`; `None` for a route that does not exist) and how it ended. No
+    /// policy's `on_complete` runs: admin requests are not model traffic. Changes already made
+    /// stay made when a sink fails; call [`Gateway::audit_ready`] before making one, so a
+    /// fail-closed sink refuses the change instead.
+    pub async fn record_admin(
+        &self,
+        ctx: RequestContext,
+        change: Option<crate::audit::AdminChange>,
+        result: Result<(), &Error>,
+    ) -> Result<(), Error> {
+        let mut pending = pending::Pending::new(self.inner.clone(), ctx, None, false);
+        pending.skip_policies = true;
+        pending.admin = change;
+        pending.finish(result).await
     }
 
     /// Whether every audit sink can take records (fail-closed sinks refuse requests when not).

@@ -28,8 +28,11 @@ pub(crate) struct Pending {
     pub(crate) prompt_bytes: usize,
     /// Bytes of answer text sent so far, likewise.
     pub(crate) output_bytes: usize,
-    /// Skip `on_complete` (the request never got past authentication, so no policy saw it).
-    pub(crate) unauthenticated: bool,
+    /// Skip `on_complete`: the request never got past authentication, or is an admin API
+    /// request, so no policy saw it.
+    pub(crate) skip_policies: bool,
+    /// The admin change, for an admin API request.
+    pub(crate) admin: Option<crate::audit::AdminChange>,
     done: bool,
 }
 
@@ -48,7 +51,8 @@ impl Pending {
             completion: None,
             prompt_bytes: 0,
             output_bytes: 0,
-            unauthenticated: false,
+            skip_policies: false,
+            admin: None,
             done: false,
         }
     }
@@ -76,7 +80,7 @@ impl Pending {
             });
         }
         let completion = Completion { outcome, error, usage: self.usage, target: self.target.as_deref() };
-        if !self.unauthenticated {
+        if !self.skip_policies {
             self.inner.policies.on_complete(&self.ctx, &completion);
         }
         if self.inner.audits.is_empty() {
@@ -106,6 +110,7 @@ impl Pending {
             // Values restored for the caller (reversible tokens) are recorded as their placeholders.
             prompt: self.prompt.take().map(|t| self.withheld(t)),
             completion: self.completion.take().map(|t| self.withheld(t)),
+            admin: self.admin.take(),
         })
     }
 

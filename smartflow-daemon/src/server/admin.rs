@@ -1,7 +1,9 @@
 //! The admin plane, on its own listener: health, metrics, and the `/api/` surface — status,
 //! configuration reload, virtual keys and usage. Every `/api/` request authenticates through
 //! the gateway's one authenticator (the same as the data plane); only admin principals reach
-//! beyond `/api/me`, and a non-admin caller gets one and the same 403 everywhere else.
+//! beyond `/api/me`, and a non-admin caller gets one and the same 403 everywhere else. Every
+//! authenticated `/api/` request is audited with the change it made or attempted
+//! (`admin_changes`); a change is refused with 503 while a fail-closed audit sink cannot record.
 
 use std::sync::Arc;
 
@@ -9,9 +11,10 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use smartflow_core::{Endpoint, Error, ErrorKind, Principal};
+use smartflow_core::{Endpoint, Error, ErrorKind, Principal, RequestContext};
 use smartflow_policy::identity::keystore::admin::{self as keys_api, MAX_ADMIN_BODY};
 
+use super::admin_changes;
 use super::respond::{self, Body};
 use crate::state::Shared;
 
@@ -65,30 +68,81 @@ fn forbidden() -> Error {
 async fn api(shared: &Shared, req: Request<Incoming>, request_id: &str) -> Response<Body> {
     let gateway = shared.gateway.load_full();
     let (parts, body) = req.into_parts();
+    // A refused credential is audited as an authentication failure by `principal`.
     let caller = match super::data::principal(&gateway, &parts.headers, request_id, Endpoint::Admin).await {
         Ok(p) => p,
         Err(e) => return respond::error(&e, request_id),
     };
+    let mut change = admin_changes::change_of(&parts.method, parts.uri.path(), parts.uri.query());
+    let mutates = change.as_ref().is_some_and(|c| c.action.mutates());
+    // A change that could not be recorded is not made: a fail-closed sink refuses it here.
+    let (resp, created) = match gateway.audit_ready().err().filter(|_| mutates) {
+        Some(e) => (respond::error(&e, request_id), None),
+        None => route(shared, &caller, parts, body, request_id).await,
+    };
+    if let (Some(c), Some(id)) = (change.as_mut(), created) {
+        c.object.get_or_insert(id);
+    }
+    let refused = refusal(resp.status());
+    let ctx = RequestContext::new(request_id, caller, Endpoint::Admin);
+    match gateway.record_admin(ctx, change, refused.as_ref().map_or(Ok(()), Err)).await {
+        Ok(()) => resp,
+        // The change is made; its answer says so even though the audit missed it (logged).
+        Err(_) if mutates => resp,
+        Err(e) => respond::error(&e, request_id),
+    }
+}
+
+/// The error an admin answer's status stands for, for the audit record (`None` for success).
+fn refusal(status: StatusCode) -> Option<Error> {
+    if status.is_success() {
+        return None;
+    }
+    let kind = match status.as_u16() {
+        401 => ErrorKind::Authentication,
+        403 => ErrorKind::PermissionDenied,
+        404 => ErrorKind::NotFound,
+        413 => ErrorKind::PayloadTooLarge,
+        429 => ErrorKind::RateLimited,
+        503 => ErrorKind::Unavailable,
+        400..=499 => ErrorKind::InvalidRequest,
+        _ => ErrorKind::Internal,
+    };
+    Some(Error::new(kind, "admin request refused").with_status(status.as_u16()))
+}
+
+/// Serves an authenticated `/api/` request; the id of the key it created, if it created one.
+async fn route(
+    shared: &Shared,
+    caller: &Arc<Principal>,
+    parts: http::request::Parts,
+    body: Incoming,
+    request_id: &str,
+) -> (Response<Body>, Option<String>) {
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return respond::error(&e, request_id),
+        Err(e) => return (respond::error(&e, request_id), None),
     };
     let path = parts.uri.path();
     let query = parts.uri.query();
-    if let Some(reply) = keys_api::handle(&shared.stores.keys, &caller, &parts.method, path, query, &body).await {
-        return respond::json(reply.status, reply.body.to_string(), request_id);
+    if let Some(reply) = keys_api::handle(&shared.stores.keys, caller, &parts.method, path, query, &body).await {
+        // Only the new key's id is kept for the audit, never its secret.
+        let created = (reply.status == StatusCode::CREATED)
+            .then(|| reply.body.pointer("/record/id").and_then(|v| v.as_str()).map(str::to_owned))
+            .flatten();
+        return (respond::json(reply.status, reply.body.to_string(), request_id), created);
     }
-    match (&parts.method, path) {
-        (&Method::GET, "/api/me/usage") => usage(shared, &caller, query, true, request_id),
+    let resp = match (&parts.method, path) {
+        (&Method::GET, "/api/me/usage") => usage(shared, caller, query, true, request_id),
         _ if !caller.admin => {
             tracing::warn!(key_id = %caller.key_id, method = %parts.method, path, "admin route denied: not an admin");
             respond::error(&forbidden(), request_id)
         }
-        (&Method::GET, "/api/usage") => usage(shared, &caller, query, false, request_id),
+        (&Method::GET, "/api/usage") => usage(shared, caller, query, false, request_id),
         (&Method::GET, "/api/status") => status(shared, request_id),
         (&Method::POST, "/api/audit/verify") => audit_verify(shared, request_id).await,
         (&Method::GET, "/api/cache/stats") => super::cache_api::stats(shared, request_id),
-        (&Method::POST, "/api/cache/flush") => super::cache_api::flush(shared, &caller, &body, request_id).await,
+        (&Method::POST, "/api/cache/flush") => super::cache_api::flush(shared, caller, &body, request_id).await,
         (&Method::POST, "/api/config/reload") => match crate::reload::reload(shared).await {
             Ok(generation) => respond::json(
                 StatusCode::OK,
@@ -106,7 +160,8 @@ async fn api(shared: &Shared, req: Request<Incoming>, request_id: &str) -> Respo
         _ => {
             respond::error(&Error::new(ErrorKind::NotFound, "unknown admin route").with_code("unknown_url"), request_id)
         }
-    }
+    };
+    (resp, None)
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, Error> {

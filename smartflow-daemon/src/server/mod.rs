@@ -3,6 +3,7 @@
 //! timeout silently does nothing), TCP_NODELAY, and graceful draining on shutdown.
 
 pub mod admin;
+pub mod admin_changes;
 mod body;
 mod cache_api;
 pub mod data;

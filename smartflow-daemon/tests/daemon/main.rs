@@ -9,6 +9,7 @@
     reason = "test support code: a failed set-up step is a failed test"
 )]
 
+mod admin_audit;
 mod audit;
 mod cache;
 mod cancel;

@@ -158,6 +158,7 @@ mod tests {
             ttfb_ms: None,
             prompt: None,
             completion: None,
+            admin: None,
         }
     }
 

@@ -1,9 +1,16 @@
 //! `MetricsAudit`: turns audit records into Prometheus metrics — requests, latency and
-//! time-to-first-byte histograms, and tokens, by endpoint, model, target and outcome.
+//! time-to-first-byte histograms, and tokens, by endpoint, model, target and outcome — and
+//! admin API requests by operation and outcome.
 //!
 //! Label values come only from configuration (model and target names of routed requests) and
-//! fixed sets (outcome, error kind), so a client cannot grow the series count: an unknown model
-//! is counted as `-`.
+//! fixed sets (outcome, error kind, admin route templates), so a client cannot grow the series
+//! count: an unknown model is counted as `-`, an unknown admin route as `unknown`, and the
+//! object an admin request names (a key id, a user) is never a label.
+//!
+//! Admin API requests by authenticated callers count only in `smartflow_admin_requests_total`,
+//! so they do not dilute the request-rate and latency series of model traffic (an
+//! `/api/audit/verify` taking seconds is not gateway latency); a refused credential (401) on the
+//! admin API still counts in `smartflow_requests_total{endpoint="admin"}`.
 
 use std::sync::Arc;
 
@@ -45,6 +52,12 @@ struct TokenLabels {
     direction: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AdminLabels {
+    operation: String,
+    outcome: &'static str,
+}
+
 type HistogramFamily = Family<LatencyLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -60,6 +73,7 @@ pub struct MetricsAudit {
     duration: HistogramFamily,
     ttfb: HistogramFamily,
     tokens: Family<TokenLabels, Counter>,
+    admin: Family<AdminLabels, Counter>,
 }
 
 impl Default for MetricsAudit {
@@ -76,11 +90,17 @@ impl MetricsAudit {
         let duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let ttfb: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let tokens = Family::<TokenLabels, Counter>::default();
+        let admin = Family::<AdminLabels, Counter>::default();
         registry.register("requests", "Requests by endpoint, model, target and outcome", requests.clone());
         registry.register("request_duration_seconds", "Request latency, end to end", duration.clone());
         registry.register("time_to_first_byte_seconds", "Time to the first streamed chunk", ttfb.clone());
         registry.register("tokens", "Tokens by model, target and direction (input/output)", tokens.clone());
-        Self { registry, requests, duration, ttfb, tokens }
+        registry.register(
+            "admin_requests",
+            "Authenticated admin API requests by operation (method and route template) and outcome",
+            admin.clone(),
+        );
+        Self { registry, requests, duration, ttfb, tokens, admin }
     }
 
     /// The registry, to add more metrics or to encode.
@@ -110,6 +130,12 @@ impl MetricsAudit {
     }
 
     fn observe(&self, r: &AuditRecord) {
+        // An authenticated admin API request (a 401 stays a request like any other refusal).
+        if (r.admin.is_some() || r.endpoint == "admin") && r.status != 401 {
+            let operation = r.admin.as_ref().map_or_else(|| "unknown".to_owned(), |c| c.operation.clone());
+            self.admin.get_or_create(&AdminLabels { operation, outcome: r.outcome.label() }).inc();
+            return;
+        }
         let routed = r.target.is_some();
         let model = match (&r.model, routed) {
             (Some(m), true) => m.clone(),
@@ -212,14 +238,12 @@ impl Audit for MetricsAudit {
 
 #[cfg(test)]
 mod tests {
-    use smartflow_core::{Outcome, Principal, TokenUsage};
+    use smartflow_core::{AdminChange, ChangeAction, Outcome, Principal, TokenUsage};
 
     use super::*;
 
-    #[tokio::test]
-    async fn records_become_series_and_unknown_models_do_not() {
-        let m = MetricsAudit::new();
-        let mut r = AuditRecord {
+    fn chat() -> AuditRecord {
+        AuditRecord {
             timestamp_ms: 1,
             request_id: "r".into(),
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
@@ -241,7 +265,49 @@ mod tests {
             ttfb_ms: None,
             prompt: None,
             completion: None,
-        };
+            admin: None,
+        }
+    }
+
+    /// An admin who created virtual key `k_abc` (`POST /api/keys`).
+    fn admin_created() -> AuditRecord {
+        let mut r = chat();
+        let mut principal = Principal::new("k-admin");
+        principal.admin = true;
+        r.principal = std::sync::Arc::new(principal);
+        r.endpoint = "admin";
+        r.model = None;
+        r.target = None;
+        r.usage = None;
+        r.admin = Some(AdminChange {
+            operation: "POST /api/keys".into(),
+            action: ChangeAction::Created,
+            object_category: "virtual_key",
+            object: Some("k_abc".into()),
+        });
+        r
+    }
+
+    /// A caller without admin rights refused when changing key `k_abc`.
+    fn admin_denied() -> AuditRecord {
+        let mut r = admin_created();
+        r.principal = std::sync::Arc::new(Principal::new("k"));
+        r.outcome = Outcome::Denied;
+        r.status = 403;
+        r.error = Some("permission_denied");
+        r.admin = Some(AdminChange {
+            operation: "PATCH /api/keys/{id}".into(),
+            action: ChangeAction::Modified,
+            object_category: "virtual_key",
+            object: Some("k_abc".into()),
+        });
+        r
+    }
+
+    #[tokio::test]
+    async fn records_become_series_and_unknown_models_do_not() {
+        let m = MetricsAudit::new();
+        let mut r = chat();
         m.record(&r).await.unwrap();
         r.model = Some("attacker-chosen-name".into());
         r.target = None;
@@ -256,5 +322,43 @@ mod tests {
         );
         assert!(!text.contains("attacker-chosen-name"));
         assert!(text.contains("smartflow_request_duration_seconds_bucket"));
+    }
+
+    #[tokio::test]
+    async fn admin_requests_are_counted_by_operation_and_outcome_only() {
+        let m = MetricsAudit::new();
+        m.record(&chat()).await.unwrap();
+        m.record(&admin_created()).await.unwrap();
+        m.record(&admin_created()).await.unwrap();
+        m.record(&admin_denied()).await.unwrap();
+        let mut unknown = admin_created();
+        unknown.admin = None;
+        unknown.outcome = Outcome::Failed;
+        unknown.status = 404;
+        unknown.error = Some("not_found");
+        m.record(&unknown).await.unwrap();
+        let mut refused = admin_created();
+        refused.admin = None;
+        refused.outcome = Outcome::Denied;
+        refused.status = 401;
+        refused.error = Some("authentication");
+        m.record(&refused).await.unwrap();
+        let text = m.render();
+        assert!(text.contains("# HELP smartflow_admin_requests Authenticated admin API requests"), "{text}");
+        assert!(text.contains("# TYPE smartflow_admin_requests counter"), "{text}");
+        for line in [
+            r#"smartflow_admin_requests_total{operation="POST /api/keys",outcome="allowed"} 2"#,
+            r#"smartflow_admin_requests_total{operation="PATCH /api/keys/{id}",outcome="denied"} 1"#,
+            r#"smartflow_admin_requests_total{operation="unknown",outcome="failed"} 1"#,
+            // A refused credential is counted as it always was, not as an admin request.
+            r#"smartflow_requests_total{endpoint="admin",model="-",target="-",outcome="denied",error="authentication"} 1"#,
+            r#"smartflow_requests_total{endpoint="chat",model="gpt",target="mock/echo",outcome="allowed",error=""} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!text.contains("k_abc"), "the object is never a label");
+        let admin_series: Vec<&str> = text.lines().filter(|l| l.contains(r#"endpoint="admin""#)).collect();
+        assert!(admin_series.iter().all(|l| l.contains(r#"outcome="denied""#)), "only the 401: {admin_series:?}");
+        assert!(!text.contains("permission_denied") && !text.contains("not_found"), "{text}");
     }
 }

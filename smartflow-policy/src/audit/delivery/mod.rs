@@ -346,6 +346,7 @@ mod tests {
             ttfb_ms: None,
             prompt: None,
             completion: None,
+            admin: None,
         }
     }
 

@@ -4,8 +4,8 @@
 //! of the semantic conventions.
 //!
 //! Each batch is one delta per attribute set, its window spanning the requests it covers.
-//! Only requests that reached a provider (a target, or a failure while routing) count: denials
-//! and cache answers made no client operation. Attributes are the conventions' low-cardinality
+//! Only requests that reached a provider (a target, or a failure while routing) count: denials,
+//! cache answers and admin API requests made no client operation. Attributes are the conventions' low-cardinality
 //! ones only (no user, key or department).
 
 use std::collections::BTreeMap;
@@ -91,7 +91,7 @@ fn add(series: &mut Series, bounds: &[f64], mut attrs: Attributes, value: f64, (
 /// The export request for a batch; `None` when no record made a client operation.
 pub(super) fn request(resource: &Resource, batch: &[Arc<AuditRecord>]) -> Option<ExportMetricsServiceRequest> {
     let (mut tokens, mut duration, mut first_chunk) = (Series::new(), Series::new(), Series::new());
-    for record in batch.iter().filter(|r| r.target.is_some() || r.outcome == Outcome::Failed) {
+    for record in batch.iter().filter(|r| client_operation(r)) {
         let window = times(record);
         let mut base: Attributes = vec![("gen_ai.operation.name", operation(record).to_owned())];
         if let Some((provider, model)) = target(record) {
@@ -135,6 +135,14 @@ pub(super) fn request(resource: &Resource, batch: &[Arc<AuditRecord>]) -> Option
             ..ResourceMetrics::default()
         }],
     })
+}
+
+/// Whether a record made a GenAI client operation: it reached a provider (a target, or a
+/// failure while routing), and it is model traffic, not an admin API request (whose failures,
+/// an unknown route's 404 among them, never involved a provider).
+fn client_operation(record: &AuditRecord) -> bool {
+    let admin = record.admin.is_some() || record.endpoint == "admin";
+    !admin && (record.target.is_some() || record.outcome == Outcome::Failed)
 }
 
 fn metric(instrument: &Instrument, points: Series) -> Metric {

@@ -24,6 +24,13 @@
 //! - one event [`DECISION_EVENT`] per policy decision, with `smartflow.policy.{name, rule,
 //!   action, phase}`.
 //!
+//! An admin API request's span is no GenAI operation: it is named by its operation
+//! (`POST /api/keys/{id}/rotate`, the HTTP conventions' `{method} {http.route}`) and carries
+//! `http.request.method`, `http.route`, `http.response.status_code`, `error.type`,
+//! `enduser.id`, `smartflow.{request_id, key_id, team, department, outcome}` and
+//! `smartflow.admin.{operation, action, object_category, object}`, no `gen_ai.*`; nor does it
+//! count in the GenAI metrics.
+//!
 //! Prompts and completions are never exported, even when the record carries them; nor are
 //! keys, groups or principal tags.
 //!

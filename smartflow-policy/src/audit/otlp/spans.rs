@@ -1,6 +1,7 @@
 //! One OTLP span per audit record, named and attributed by the OpenTelemetry GenAI semantic
-//! conventions plus `smartflow.*` governance attributes. Prompts, completions, keys, groups and
-//! free-form principal tags are never exported.
+//! conventions plus `smartflow.*` governance attributes (an admin API request's span follows
+//! the HTTP server conventions instead, with `smartflow.admin.*`). Prompts, completions, keys,
+//! groups and free-form principal tags are never exported.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use opentelemetry_proto::tonic::trace::v1::span::{Event, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use smartflow_core::policy::Action;
-use smartflow_core::{AuditRecord, Outcome};
+use smartflow_core::{AdminChange, AuditRecord, Outcome};
 
 use super::export::{error_type, kv, operation, provider_name, scope, target, times};
 
@@ -42,9 +43,11 @@ fn span(record: &AuditRecord) -> Option<Span> {
         return None;
     };
     let op = operation(record);
-    let name = match &record.model {
-        Some(model) => format!("{op} {model}"),
-        None => op.to_owned(),
+    let name = match (&record.admin, &record.model) {
+        // `POST /api/keys/{id}/rotate`: the HTTP conventions' `{method} {http.route}`.
+        (Some(change), _) => change.operation.clone(),
+        (None, Some(model)) => format!("{op} {model}"),
+        (None, None) => op.to_owned(),
     };
     let (start, end) = times(record);
     let failed = matches!(record.outcome, Outcome::Failed | Outcome::Denied);
@@ -87,6 +90,59 @@ fn span(record: &AuditRecord) -> Option<Span> {
 }
 
 fn attributes(record: &AuditRecord, op: &'static str, failed: bool) -> Vec<KeyValue> {
+    let mut a = match &record.admin {
+        Some(change) => http_attributes(change),
+        None => genai_attributes(record, op),
+    };
+    if failed {
+        a.push(kv("error.type", error_type(record)));
+    }
+    a.push(kv("http.response.status_code", u64::from(record.status)));
+    let p = &record.principal;
+    a.push(kv("smartflow.request_id", record.request_id.as_str()));
+    a.push(kv("smartflow.key_id", p.key_id.as_str()));
+    for (key, value) in [("enduser.id", &p.user), ("smartflow.team", &p.team), ("smartflow.department", &p.department)]
+    {
+        if let Some(v) = value {
+            a.push(kv(key, v.as_str()));
+        }
+    }
+    a.push(kv("smartflow.outcome", record.outcome.label()));
+    if let Some(change) = &record.admin {
+        // An admin API request: the change it made or attempted; nothing of model traffic.
+        a.push(kv("smartflow.admin.operation", change.operation.as_str()));
+        a.push(kv("smartflow.admin.action", change.action.label()));
+        a.push(kv("smartflow.admin.object_category", change.object_category));
+        if let Some(object) = &change.object {
+            a.push(kv("smartflow.admin.object", object.as_str()));
+        }
+        return a;
+    }
+    if let Some(t) = &record.target {
+        a.push(kv("smartflow.target", t.as_str()));
+    }
+    if let Some(cache) = &record.cache {
+        a.push(kv("smartflow.cache", cache.as_str()));
+    }
+    if let Some(nano) = record.cost_nano_usd {
+        // Nano-dollars to dollars; f64 is exact to well beyond any single request's cost.
+        a.push(kv("smartflow.cost_usd", nano as f64 / 1e9));
+    }
+    a.push(kv("smartflow.stream", record.stream));
+    a
+}
+
+/// The HTTP server attributes of an admin API request: `http.request.method` and `http.route`
+/// of its operation (`PATCH /api/keys/{id}`).
+fn http_attributes(change: &AdminChange) -> Vec<KeyValue> {
+    match change.operation.split_once(' ') {
+        Some((method, route)) => vec![kv("http.request.method", method), kv("http.route", route)],
+        None => Vec::new(),
+    }
+}
+
+/// The GenAI attributes of a model request: operation, provider, models, usage, first chunk.
+fn genai_attributes(record: &AuditRecord, op: &'static str) -> Vec<KeyValue> {
     let mut a = vec![kv("gen_ai.operation.name", op)];
     if let Some((provider, model)) = target(record) {
         a.push(kv("gen_ai.provider.name", provider_name(provider)));
@@ -114,31 +170,6 @@ fn attributes(record: &AuditRecord, op: &'static str, failed: bool) -> Vec<KeyVa
     if let Some(ttfb) = record.ttfb_ms.filter(|_| record.stream) {
         a.push(kv("gen_ai.response.time_to_first_chunk", ttfb / 1000.0));
     }
-    if failed {
-        a.push(kv("error.type", error_type(record)));
-    }
-    a.push(kv("http.response.status_code", u64::from(record.status)));
-    let p = &record.principal;
-    a.push(kv("smartflow.request_id", record.request_id.as_str()));
-    a.push(kv("smartflow.key_id", p.key_id.as_str()));
-    for (key, value) in [("enduser.id", &p.user), ("smartflow.team", &p.team), ("smartflow.department", &p.department)]
-    {
-        if let Some(v) = value {
-            a.push(kv(key, v.as_str()));
-        }
-    }
-    a.push(kv("smartflow.outcome", record.outcome.label()));
-    if let Some(t) = &record.target {
-        a.push(kv("smartflow.target", t.as_str()));
-    }
-    if let Some(cache) = &record.cache {
-        a.push(kv("smartflow.cache", cache.as_str()));
-    }
-    if let Some(nano) = record.cost_nano_usd {
-        // Nano-dollars to dollars; f64 is exact to well beyond any single request's cost.
-        a.push(kv("smartflow.cost_usd", nano as f64 / 1e9));
-    }
-    a.push(kv("smartflow.stream", record.stream));
     a
 }
 

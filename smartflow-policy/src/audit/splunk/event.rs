@@ -3,7 +3,9 @@
 //! Authentication) work once a TA tags them.
 //!
 //! - every record gives one primary event: `event_class=authentication` (CIM Authentication,
-//!   `action=failure`) for a request refused with 401, else `event_class=request` (CIM Web);
+//!   `action=failure`) for a request refused with 401, else `event_class=change` (CIM Change)
+//!   for an admin API request that names its change (made, attempted or refused; reads too),
+//!   else `event_class=request` (CIM Web);
 //! - each policy decision adds one `event_class=policy` event (CIM Alerts + DLP) naming the rule.
 //!
 //! Prompt and completion appear only when the record carries them; keys never do (records hold
@@ -13,8 +15,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use smartflow_core::AuditRecord;
 use smartflow_core::policy::{Action, PolicyDecision};
+use smartflow_core::{AdminChange, AuditRecord, Outcome};
 
 /// `vendor_product` of every event.
 const VENDOR_PRODUCT: &str = "Smartflow AI Gateway";
@@ -64,7 +66,11 @@ pub(super) fn encode(meta: &EnvelopeMeta, batch: &[Arc<AuditRecord>]) -> Result<
 /// The `event` objects of one record: its primary event, then one per policy decision.
 pub(super) fn events(record: &AuditRecord, host: &str) -> Vec<Map<String, Value>> {
     let mut events = Vec::with_capacity(1 + record.decisions.len());
-    events.push(if is_auth_failure(record) { authentication(record, host) } else { request(record, host) });
+    events.push(match &record.admin {
+        _ if is_auth_failure(record) => authentication(record, host),
+        Some(admin) => change(record, admin, host),
+        None => request(record, host),
+    });
     events.extend(record.decisions.iter().enumerate().map(|(i, d)| policy(record, d, i, host)));
     events
 }
@@ -99,7 +105,6 @@ fn common(record: &AuditRecord, class: &str, cim: &[&str]) -> Map<String, Value>
 
 /// CIM Web: one request through the gateway.
 fn request(record: &AuditRecord, host: &str) -> Map<String, Value> {
-    use smartflow_core::Outcome;
     let mut m = common(record, "request", &["Web"]);
     let action = match record.outcome {
         Outcome::Allowed | Outcome::Cancelled => "allowed",
@@ -165,6 +170,43 @@ fn policy(record: &AuditRecord, decision: &PolicyDecision, i: usize, host: &str)
     put(&mut m, "dest", dest(record, host));
     put(&mut m, "dvc", host);
     m
+}
+
+/// CIM Change: an admin API request by an authenticated caller — the change it made, or the
+/// one it attempted and was refused or failed (reads too, with `action=read`).
+fn change(record: &AuditRecord, admin: &AdminChange, host: &str) -> Map<String, Value> {
+    let mut m = common(record, "change", &["Change"]);
+    put(&mut m, "action", admin.action.label());
+    // CIM Change's status vocabulary replaces the HTTP status `common` put there.
+    put(&mut m, "status", if record.outcome == Outcome::Allowed { "success" } else { "failure" });
+    put(&mut m, "http_status", record.status);
+    put(&mut m, "result", record.outcome.label());
+    put(&mut m, "change_type", change_type(admin.object_category));
+    put(&mut m, "object_category", admin.object_category);
+    // CIM requires `object`: the category stands in when the operation names no object.
+    put(&mut m, "object", admin.object.as_deref().unwrap_or(admin.object_category));
+    put(&mut m, "command", admin.operation.as_str());
+    put(&mut m, "object_path", operation_path(&admin.operation));
+    put(&mut m, "src_user", user(record));
+    put(&mut m, "dest", host);
+    put(&mut m, "dvc", host);
+    put(&mut m, "duration", record.latency_ms);
+    opt(&mut m, "error", record.error);
+    m
+}
+
+/// CIM Change `change_type`: `AAA` for changes to identities and credentials (keys, users,
+/// teams, departments), `application` for the gateway's own state.
+fn change_type(object_category: &str) -> &'static str {
+    match object_category {
+        "virtual_key" | "user" | "team" | "department" => "AAA",
+        _ => "application",
+    }
+}
+
+/// The path template of an operation (`/api/keys/{id}` of `PATCH /api/keys/{id}`).
+fn operation_path(operation: &str) -> &str {
+    operation.split_once(' ').map_or(operation, |(_, path)| path)
 }
 
 /// CIM Authentication: a caller refused with 401.

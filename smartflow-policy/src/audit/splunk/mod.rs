@@ -2,11 +2,14 @@
 //! CIM-named JSON events (the mapping lives in the private `event` submodule), with optional
 //! indexer acknowledgement.
 //!
-//! Every record gives one event (`event_class` `request`: CIM Web, or `authentication`: CIM
-//! Authentication for a 401) plus one `policy` event (CIM Alerts + DLP) per policy decision.
-//! Each event names its data models in `cim`, so a TA can tag them with eventtypes such as
-//! `sourcetype=smartflow:audit event_class=request` → `web`, `event_class=policy` →
-//! `alert dlp incident`, `event_class=authentication` → `authentication`.
+//! Every record gives one event (`event_class` `request`: CIM Web; `authentication`: CIM
+//! Authentication for a 401; or `change`: CIM Change for an admin API request, with `action`
+//! `read`/`created`/`modified`/`deleted`/`cleared`/`updated`, `status` `success`/`failure`,
+//! `object_category`, `object` and `command`) plus one `policy` event (CIM Alerts + DLP) per
+//! policy decision. Each event names its data models in `cim`, so a TA can tag them with
+//! eventtypes such as `sourcetype=smartflow:audit event_class=request` → `web`,
+//! `event_class=policy` → `alert dlp incident`, `event_class=authentication` →
+//! `authentication`, `event_class=change` → `change`.
 //!
 //! Send outcomes: 2xx (and, with acknowledgement, an acked `ackId`) is sent; 429, 5xx, network
 //! errors, timeouts and an unacknowledged batch are retryable; 401/403 (bad or disabled token)

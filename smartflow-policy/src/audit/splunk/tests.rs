@@ -13,7 +13,7 @@ use bytes::Bytes;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use smartflow_core::policy::{Action, PolicyDecision};
-use smartflow_core::{AuditRecord, Outcome, Principal, TokenUsage};
+use smartflow_core::{AdminChange, AuditRecord, ChangeAction, Outcome, Principal, TokenUsage};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::*;
@@ -50,6 +50,7 @@ fn record(id: &str) -> AuditRecord {
         ttfb_ms: Some(95.0),
         prompt: None,
         completion: None,
+        admin: None,
     }
 }
 
@@ -76,6 +77,45 @@ fn unauthenticated(id: &str) -> AuditRecord {
     r.target = None;
     r.usage = None;
     r.cost_nano_usd = None;
+    r
+}
+
+/// An admin who created virtual key `k_abc` (`POST /api/keys`).
+fn admin_created(id: &str) -> AuditRecord {
+    let mut r = record(id);
+    let mut principal = Principal::new("vk-admin");
+    principal.user = Some("root@example.com".to_owned());
+    principal.admin = true;
+    r.principal = Arc::new(principal);
+    r.endpoint = "admin";
+    r.model = None;
+    r.target = None;
+    r.usage = None;
+    r.cost_nano_usd = None;
+    r.ttfb_ms = None;
+    r.latency_ms = 3.0;
+    r.admin = Some(AdminChange {
+        operation: "POST /api/keys".to_owned(),
+        action: ChangeAction::Created,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
+    r
+}
+
+/// A caller without admin rights refused when changing key `k_abc` (`PATCH /api/keys/{id}`).
+fn admin_denied(id: &str) -> AuditRecord {
+    let mut r = admin_created(id);
+    r.principal = record(id).principal;
+    r.outcome = Outcome::Denied;
+    r.status = 403;
+    r.error = Some("permission_denied");
+    r.admin = Some(AdminChange {
+        operation: "PATCH /api/keys/{id}".to_owned(),
+        action: ChangeAction::Modified,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
     r
 }
 
@@ -384,6 +424,78 @@ fn unauthenticated_request_is_an_authentication_failure_event() {
     let mut with_key = unauthenticated("r5");
     with_key.principal = Arc::new(Principal::new("vk-expired"));
     assert_eq!(encode(&[with_key])[0]["event"]["user"], "vk-expired", "an attempted key id names the user");
+}
+
+#[test]
+fn admin_change_is_a_cim_change_event() {
+    let events = encode(&[admin_created("r20"), admin_denied("r21")]);
+    assert_eq!(events.len(), 2, "one Change event each, no Web event");
+    let created = &events[0]["event"];
+    let expected = json!({
+        "event_class": "change", "cim": ["Change"], "app": "smartflow", "vendor_product": "Smartflow AI Gateway",
+        "action": "created", "status": "success", "http_status": 200, "result": "allowed",
+        "change_type": "AAA", "object_category": "virtual_key", "object": "k_abc", "command": "POST /api/keys",
+        "object_path": "/api/keys", "user": "root@example.com", "src_user": "root@example.com",
+        "user_id": "vk-admin", "dest": "gw-01", "dvc": "gw-01", "duration": 3.0, "endpoint": "admin",
+        "outcome": "allowed", "request_id": "r20", "trace_id": "0af7651916cd43dd8448eb211c80319c",
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&created[key], value, "field {key}");
+    }
+    for absent in ["error", "model", "target", "tokens_in", "cost_usd", "category", "http_method", "cached"] {
+        assert!(created.get(absent).is_none(), "{absent} must be absent");
+    }
+
+    let denied = &events[1]["event"];
+    let expected = json!({
+        "event_class": "change", "cim": ["Change"], "action": "modified", "status": "failure",
+        "http_status": 403, "result": "denied", "change_type": "AAA", "object_category": "virtual_key",
+        "object": "k_abc", "command": "PATCH /api/keys/{id}", "object_path": "/api/keys/{id}",
+        "user": "alice@example.com", "user_id": "vk-7f3a", "error": "permission_denied", "dest": "gw-01",
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&denied[key], value, "field {key}");
+    }
+}
+
+#[test]
+fn admin_change_type_and_object_fall_back_for_the_gateways_own_state() {
+    let mut r = admin_created("r22");
+    r.admin = Some(AdminChange {
+        operation: "POST /api/cache/flush".to_owned(),
+        action: ChangeAction::Cleared,
+        object_category: "cache",
+        object: None,
+    });
+    let e = &encode(&[r])[0]["event"];
+    assert_eq!((&e["change_type"], &e["action"]), (&json!("application"), &json!("cleared")));
+    assert_eq!(e["object"], "cache", "CIM requires an object: the category stands in");
+    assert_eq!(e["object_path"], "/api/cache/flush");
+}
+
+#[test]
+fn admin_auth_failures_and_unknown_routes_keep_their_events() {
+    let mut refused = unauthenticated("r23");
+    refused.endpoint = "admin";
+    let e = &encode(&[refused])[0]["event"];
+    assert_eq!((&e["event_class"], &e["status"]), (&json!("authentication"), &json!(401)));
+
+    let mut unknown = admin_created("r24");
+    unknown.admin = None;
+    unknown.outcome = Outcome::Failed;
+    unknown.status = 404;
+    unknown.error = Some("not_found");
+    let e = &encode(&[unknown])[0]["event"];
+    assert_eq!((&e["event_class"], &e["category"], &e["status"]), (&json!("request"), &json!("admin"), &json!(404)));
+}
+
+#[test]
+fn chat_request_event_carries_no_change_fields() {
+    let e = &encode(&[record("r25")])[0]["event"];
+    assert_eq!((&e["event_class"], &e["status"]), (&json!("request"), &json!(200)));
+    for absent in ["http_status", "change_type", "command", "object_category", "result", "dvc", "src_user"] {
+        assert!(e.get(absent).is_none(), "{absent} must be absent");
+    }
 }
 
 #[test]

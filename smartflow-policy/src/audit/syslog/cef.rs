@@ -3,12 +3,15 @@
 
 use std::fmt::Write as _;
 
-use smartflow_core::AuditRecord;
+use smartflow_core::{AuditRecord, ChangeAction};
 
-use super::{Event, decisive, rfc5424};
+use super::{Event, admin_change, decisive, rfc5424};
 
 /// The signature id, name and CEF severity (0–10) of an event.
 pub(super) fn signature(record: &AuditRecord, event: Event) -> (&'static str, &'static str, u8) {
+    if let Some(change) = admin_change(record, event) {
+        return admin_signature(change.action, event);
+    }
     match event {
         Event::Allowed => ("request.allowed", "Request allowed", 3),
         Event::Cancelled => ("request.cancelled", "Request cancelled by the client", 3),
@@ -18,6 +21,31 @@ pub(super) fn signature(record: &AuditRecord, event: Event) -> (&'static str, &'
         Event::Denied if decisive(record).is_some() => ("policy.deny", "Request denied by policy", 7),
         Event::Denied => ("request.denied", "Request denied", 7),
     }
+}
+
+/// The signature of an admin API request: `admin.<action>` (`admin.modified`), named and rated
+/// by whether it changes state and how it ended — a denied or failed change rates above any
+/// read, a change made above a read made.
+fn admin_signature(action: ChangeAction, event: Event) -> (&'static str, &'static str, u8) {
+    let id = match action {
+        ChangeAction::Read => "admin.read",
+        ChangeAction::Created => "admin.created",
+        ChangeAction::Modified => "admin.modified",
+        ChangeAction::Deleted => "admin.deleted",
+        ChangeAction::Cleared => "admin.cleared",
+        ChangeAction::Updated => "admin.updated",
+    };
+    let (name, severity) = match (action.mutates(), event) {
+        (false, Event::Allowed | Event::WouldDeny) => ("Admin API read", 3),
+        (false, Event::Cancelled) => ("Admin API read cancelled", 3),
+        (false, Event::Failed) => ("Admin API read failed", 5),
+        (false, Event::Denied | Event::AuthFailure) => ("Admin API read denied", 6),
+        (true, Event::Allowed | Event::WouldDeny) => ("Admin change made", 5),
+        (true, Event::Cancelled) => ("Admin change cancelled", 5),
+        (true, Event::Failed) => ("Admin change failed", 7),
+        (true, Event::Denied | Event::AuthFailure) => ("Admin change denied", 8),
+    };
+    (id, name, severity)
 }
 
 /// The CEF line for a record.
@@ -40,25 +68,43 @@ pub(super) fn message(record: &AuditRecord, event: Event, hostname: &str) -> Str
     ext.add("externalId", &record.request_id);
     ext.add("suid", &p.key_id);
     ext.add("suser", p.user.as_deref().unwrap_or(&p.key_id));
-    let act = if event == Event::WouldDeny { "would_deny" } else { record.outcome.label() };
+    let change = admin_change(record, event);
+    let act = match change {
+        Some(change) => change.action.label(),
+        None if event == Event::WouldDeny => "would_deny",
+        None => record.outcome.label(),
+    };
     ext.add("act", act);
     ext.add("outcome", if matches!(event, Event::Allowed | Event::WouldDeny) { "success" } else { "failure" });
-    let (path, post) = match record.endpoint {
-        "chat" => ("/v1/chat/completions", true),
-        "embeddings" => ("/v1/embeddings", true),
-        "messages" => ("/v1/messages", true),
-        other => (other, false),
+    let (path, method) = match (change, record.endpoint) {
+        // `PATCH /api/keys/{id}`: the path template and its method.
+        (Some(change), _) => match change.operation.split_once(' ') {
+            Some((method, path)) => (path, Some(method)),
+            None => (change.operation.as_str(), None),
+        },
+        (None, "chat") => ("/v1/chat/completions", Some("POST")),
+        (None, "embeddings") => ("/v1/embeddings", Some("POST")),
+        (None, "messages") => ("/v1/messages", Some("POST")),
+        (None, other) => (other, None),
     };
     ext.add("request", path);
-    if post {
-        ext.add("requestMethod", "POST");
+    if let Some(method) = method {
+        ext.add("requestMethod", method);
     }
     let decision = decisive(record);
     if let Some(reason) = decision.map(|d| d.rule.as_str()).or(record.error) {
         ext.add("reason", reason);
     }
-    ext.custom("cs1", "model", record.model.as_deref());
-    ext.custom("cs2", "target", record.target.as_deref());
+    match change {
+        Some(change) => {
+            ext.custom("cs1", "object_category", Some(change.object_category));
+            ext.custom("cs2", "object", change.object.as_deref());
+        }
+        None => {
+            ext.custom("cs1", "model", record.model.as_deref());
+            ext.custom("cs2", "target", record.target.as_deref());
+        }
+    }
     ext.custom("cs3", "team", p.team.as_deref());
     ext.custom("cs4", "department", p.department.as_deref());
     ext.custom("cs5", "trace_id", Some(record.trace_id.as_str()).filter(|t| !t.is_empty()));

@@ -9,22 +9,29 @@
 //! ```
 //!
 //! - PRI = facility × 8 + severity: allowed and cancelled → informational (6), allowed with
-//!   audit-mode ("would deny") decisions only → notice (5), denied by a policy or by
-//!   authentication (401) → warning (4), failed → error (3).
-//! - MSGID is `policy` when a policy denied (or would have denied), `auth` for a refused
-//!   credential, else the endpoint (`chat`, `embeddings`, `messages`, `tool_call`).
+//!   audit-mode ("would deny") decisions only, or an admin change made → notice (5), denied by
+//!   a policy, a permission check or authentication (401) → warning (4), failed → error (3).
+//! - MSGID is `auth` for a refused credential, `admin` for an admin API request, `policy` when
+//!   a policy denied (or would have denied), else the endpoint (`chat`, `embeddings`,
+//!   `messages`, `tool_call`).
 //! - The `[smartflow@32473 ...]` element (32473 is the documentation Private Enterprise Number)
-//!   carries `request_id key_id user team department model target outcome status tokens_in
-//!   tokens_out cost_usd latency_ms error trace_id policy rule`, absent values left out, values
-//!   escaped as RFC 5424 §6.3.3 says.
-//! - MSG is a one-line summary, without a BOM. The principal's key id is sent, never a key;
-//!   the prompt and completion only when the record carries them (the gateway was configured to
-//!   record them).
+//!   carries `request_id key_id user team department model target operation action
+//!   object_category object outcome status tokens_in tokens_out cost_usd latency_ms error
+//!   trace_id policy rule`, absent values left out, values escaped as RFC 5424 §6.3.3 says
+//!   (`operation action object_category object` describe an admin API request's change:
+//!   `operation="PATCH /api/keys/{id}" action="modified" object_category="virtual_key"
+//!   object="k_1"`).
+//! - MSG is a one-line summary, without a BOM (`chat request allowed: status 200, model ...`;
+//!   `admin POST /api/keys/{id}/rotate (modified virtual_key k_1) allowed: status 200, 3 ms`).
+//!   The principal's key id is sent, never a key; the prompt and completion only when the
+//!   record carries them (the gateway was configured to record them).
 //! - With [`SyslogFormat::Cef`] the MSG is instead an ArcSight CEF line
 //!   (`CEF:0|Smartflow|smartflowd|<version>|policy.deny|Request denied by policy|7|rt=... suser=...
 //!   act=denied outcome=failure request=/v1/chat/completions requestMethod=POST reason=<rule>
 //!   cs1Label=model cs1=...`) and the structured data is `-`: the RFC 5424 frame carries the CEF
-//!   event.
+//!   event. An admin API request is `admin.<action>` (`admin.modified`), with `act=<action>`,
+//!   `request=<path template>`, `requestMethod`, `cs1Label=object_category` and
+//!   `cs2Label=object`.
 //! - A message longer than `max_message_bytes` has its MSG cut at a UTF-8 boundary, ends in
 //!   ` [truncated]` and gets `truncated="true"` in its structured data.
 //!
@@ -47,7 +54,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use smartflow_core::policy::Action;
-use smartflow_core::{AuditRecord, Outcome, PolicyDecision};
+use smartflow_core::{AdminChange, AuditRecord, Outcome, PolicyDecision};
 
 pub use config::{
     Facility, STREAM_MAX_MESSAGE_BYTES, SyslogConfig, SyslogConfigError, SyslogFormat, SyslogTransport,
@@ -87,7 +94,7 @@ impl Syslog {
             SyslogFormat::Cef => (Vec::new(), cef::message(record, event, &self.header.hostname)),
         };
         let message = rfc5424::Message {
-            pri: self.config.facility.code() * 8 + rfc5424::severity(event),
+            pri: self.config.facility.code() * 8 + rfc5424::severity(record, event),
             timestamp_ms: record.timestamp_ms,
             msgid: rfc5424::msgid(record, event).to_owned(),
             params,
@@ -142,6 +149,12 @@ fn classify(record: &AuditRecord) -> Event {
         Outcome::Allowed if record.decisions.iter().any(|d| d.action == Action::WouldDeny) => Event::WouldDeny,
         Outcome::Allowed => Event::Allowed,
     }
+}
+
+/// The admin change a record describes: an admin API request by an authenticated caller (a
+/// refused credential stays an authentication event).
+fn admin_change(record: &AuditRecord, event: Event) -> Option<&AdminChange> {
+    record.admin.as_ref().filter(|_| event != Event::AuthFailure)
 }
 
 /// The decision that explains the event: the last denial, else the first audit-mode denial.

@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use smartflow_core::AuditRecord;
+use smartflow_core::{AdminChange, AuditRecord};
 
-use super::{Event, decisive};
+use super::{Event, admin_change, decisive};
 
 /// The SD-ID of Smartflow's structured-data element (32473 is the documentation PEN).
 pub(super) const SD_ID: &str = "smartflow@32473";
@@ -83,10 +83,11 @@ impl Message {
 }
 
 /// The syslog severity of an event: allowed and cancelled → informational (6), allowed with
-/// audit-mode denials only → notice (5), denied (policy or authentication) → warning (4),
-/// failed → error (3).
-pub(super) fn severity(event: Event) -> u8 {
+/// audit-mode denials only, or an admin change made → notice (5), denied (policy or
+/// authentication) → warning (4), failed → error (3).
+pub(super) fn severity(record: &AuditRecord, event: Event) -> u8 {
     match event {
+        Event::Allowed if admin_change(record, event).is_some_and(|c| c.action.mutates()) => 5,
         Event::Allowed | Event::Cancelled => 6,
         Event::WouldDeny => 5,
         Event::Denied | Event::AuthFailure => 4,
@@ -94,11 +95,12 @@ pub(super) fn severity(event: Event) -> u8 {
     }
 }
 
-/// MSGID: `policy` for a policy decision (deny or would-deny), `auth` for a refused credential,
-/// else the endpoint (`chat`, `embeddings`...).
+/// MSGID: `auth` for a refused credential, `admin` for an admin API request, `policy` for a
+/// policy decision (deny or would-deny), else the endpoint (`chat`, `embeddings`...).
 pub(super) fn msgid(record: &AuditRecord, event: Event) -> &'static str {
     match event {
         Event::AuthFailure => "auth",
+        _ if admin_change(record, event).is_some() => "admin",
         _ if decisive(record).is_some() => "policy",
         _ => record.endpoint,
     }
@@ -112,6 +114,12 @@ pub(super) fn params(record: &AuditRecord) -> Vec<(&'static str, String)> {
     out.extend(optional.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))));
     out.extend(record.model.clone().map(|v| ("model", v)));
     out.extend(record.target.clone().map(|v| ("target", v)));
+    if let Some(change) = &record.admin {
+        out.push(("operation", change.operation.clone()));
+        out.push(("action", change.action.label().to_owned()));
+        out.push(("object_category", change.object_category.to_owned()));
+        out.extend(change.object.clone().map(|v| ("object", v)));
+    }
     out.push(("outcome", record.outcome.label().to_owned()));
     out.push(("status", record.status.to_string()));
     if let Some(usage) = record.usage {
@@ -142,6 +150,9 @@ pub(super) fn summary(record: &AuditRecord, event: Event) -> String {
         (Event::Failed, _) => format!("failed ({})", record.error.unwrap_or("error")),
         (Event::Cancelled, _) => "cancelled by the client".to_owned(),
     };
+    if let Some(change) = admin_change(record, event) {
+        return admin_summary(record, change, event, &what);
+    }
     let mut s = format!("{} request {what}: status {}", record.endpoint, record.status);
     if let Some(model) = &record.model {
         let _ = write!(s, ", model {model}");
@@ -156,6 +167,21 @@ pub(super) fn summary(record: &AuditRecord, event: Event) -> String {
     if let Some(completion) = &record.completion {
         let _ = write!(s, " | completion: {completion}");
     }
+    s
+}
+
+/// The summary of an admin API request: `admin POST /api/keys/{id}/rotate (modified
+/// virtual_key k_123) allowed: status 200, 3 ms`; a refusal names its error label.
+fn admin_summary(record: &AuditRecord, change: &AdminChange, event: Event, what: &str) -> String {
+    let mut s = format!("admin {} ({} {}", change.operation, change.action.label(), change.object_category);
+    if let Some(object) = &change.object {
+        let _ = write!(s, " {object}");
+    }
+    let _ = write!(s, ") {what}");
+    if let (Event::Denied, None, Some(error)) = (event, decisive(record), record.error) {
+        let _ = write!(s, " ({error})");
+    }
+    let _ = write!(s, ": status {}, {:.0} ms", record.status, record.latency_ms);
     s
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smartflow_core::policy::Action;
-use smartflow_core::{AuditRecord, Outcome, PolicyDecision, Principal, TokenUsage};
+use smartflow_core::{AdminChange, AuditRecord, ChangeAction, Outcome, PolicyDecision, Principal, TokenUsage};
 
 use super::rfc5424::{escape_param_value, param_name_ok, push_frame, split_frames, structured_data, timestamp, usd};
 use super::*;
@@ -37,7 +37,47 @@ fn record() -> AuditRecord {
         ttfb_ms: None,
         prompt: None,
         completion: None,
+        admin: None,
     }
+}
+
+/// An admin who created virtual key `k_abc` (`POST /api/keys`).
+fn admin_created() -> AuditRecord {
+    let mut r = record();
+    let mut principal = Principal::new("key-admin");
+    principal.user = Some("root".to_owned());
+    principal.admin = true;
+    r.principal = Arc::new(principal);
+    r.endpoint = "admin";
+    r.model = None;
+    r.target = None;
+    r.usage = None;
+    r.cost_nano_usd = None;
+    r.latency_ms = 3.0;
+    r.admin = Some(AdminChange {
+        operation: "POST /api/keys".to_owned(),
+        action: ChangeAction::Created,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
+    r
+}
+
+/// A caller without admin rights (`key-1`, alice) refused when changing key `k_abc`.
+fn admin_denied() -> AuditRecord {
+    let mut r = admin_created();
+    r.principal = record().principal;
+    r.outcome = Outcome::Denied;
+    r.status = 403;
+    r.error = Some("permission_denied");
+    r.latency_ms = 2.0;
+    r.admin = Some(AdminChange {
+        operation: "PATCH /api/keys/{id}".to_owned(),
+        action: ChangeAction::Modified,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
+    r
 }
 
 fn decision(action: Action) -> PolicyDecision {
@@ -174,6 +214,132 @@ fn structured_data_carries_the_record_and_escapes_values() {
         assert!(!param_name_ok(bad), "{bad:?}");
     }
     assert!(param_name_ok("tokens_in"));
+}
+
+#[test]
+fn admin_records_have_msgid_admin_change_params_and_summary() {
+    let s = udp();
+    let m = s.message(&admin_created());
+    let h = header(&m);
+    assert_eq!((h[0], h[5]), ("<133>1", "admin"), "a change made: local0.notice");
+    assert!(
+        m.contains(
+            r#" admin [smartflow@32473 request_id="req-1" key_id="key-admin" user="root" operation="POST /api/keys" action="created" object_category="virtual_key" object="k_abc" outcome="allowed" status="200" latency_ms="3" trace_id="0af7651916cd43dd8448eb211c80319c"] "#
+        ),
+        "{m}"
+    );
+    assert!(m.ends_with("] admin POST /api/keys (created virtual_key k_abc) allowed: status 200, 3 ms"), "{m}");
+
+    let m = s.message(&admin_denied());
+    let h = header(&m);
+    assert_eq!((h[0], h[5]), ("<132>1", "admin"), "refused: warning");
+    assert!(
+        m.contains(r#" team="risk" operation="PATCH /api/keys/{id}" action="modified" object_category="virtual_key" object="k_abc" outcome="denied" status="403" latency_ms="2" error="permission_denied" "#),
+        "{m}"
+    );
+    assert!(
+        m.ends_with(
+            "] admin PATCH /api/keys/{id} (modified virtual_key k_abc) denied (permission_denied): status 403, 2 ms"
+        ),
+        "{m}"
+    );
+
+    let mut read = admin_created();
+    read.admin = Some(AdminChange {
+        operation: "GET /api/status".to_owned(),
+        action: ChangeAction::Read,
+        object_category: "gateway",
+        object: None,
+    });
+    let m = s.message(&read);
+    assert_eq!(header(&m)[0], "<134>1", "a read: informational");
+    assert!(!m.contains("object="), "{m}");
+    assert!(m.ends_with("] admin GET /api/status (read gateway) allowed: status 200, 3 ms"), "{m}");
+
+    let mut refused = admin_created();
+    refused.admin = None;
+    refused.outcome = Outcome::Denied;
+    refused.status = 401;
+    refused.error = Some("authentication");
+    let m = s.message(&refused);
+    assert_eq!(header(&m)[5], "auth", "a refused credential stays an authentication event");
+    assert!(m.ends_with("] admin request refused: authentication failed: status 401, 3 ms"), "{m}");
+}
+
+#[test]
+fn cef_admin_change_mapping() {
+    let s = sink(SyslogFormat::Cef, SyslogTransport::Tcp);
+    let version = env!("CARGO_PKG_VERSION");
+    let m = s.message(&admin_created());
+    let (frame, cef) = m.split_once(" CEF:").unwrap();
+    assert!(frame.starts_with("<133>1 ") && frame.ends_with(" admin -"), "{frame}");
+    assert_eq!(
+        cef,
+        format!(
+            "0|Smartflow|smartflowd|{version}|admin.created|Admin change made|5|rt=1795290318123 dvchost=gw-01 \
+             externalId=req-1 suid=key-admin suser=root act=created outcome=success request=/api/keys \
+             requestMethod=POST cs1Label=object_category cs1=virtual_key cs2Label=object cs2=k_abc \
+             cs5Label=trace_id cs5=0af7651916cd43dd8448eb211c80319c cn3Label=status cn3=200"
+        )
+    );
+
+    let m = s.message(&admin_denied());
+    let (frame, cef) = m.split_once(" CEF:").unwrap();
+    assert!(frame.starts_with("<132>1 ") && frame.ends_with(" admin -"), "{frame}");
+    assert_eq!(
+        cef,
+        format!(
+            "0|Smartflow|smartflowd|{version}|admin.modified|Admin change denied|8|rt=1795290318123 dvchost=gw-01 \
+             externalId=req-1 suid=key-1 suser=alice act=modified outcome=failure request=/api/keys/{{id}} \
+             requestMethod=PATCH reason=permission_denied cs1Label=object_category cs1=virtual_key \
+             cs2Label=object cs2=k_abc cs3Label=team cs3=risk cs5Label=trace_id \
+             cs5=0af7651916cd43dd8448eb211c80319c cn3Label=status cn3=403"
+        )
+    );
+
+    // Severity: a denied or failed change rates above any read.
+    let mut read = admin_denied();
+    read.admin = Some(AdminChange {
+        operation: "GET /api/keys/{id}".to_owned(),
+        action: ChangeAction::Read,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
+    assert!(s.message(&read).contains("|admin.read|Admin API read denied|6|"));
+    read.outcome = Outcome::Allowed;
+    read.status = 200;
+    read.error = None;
+    assert!(s.message(&read).contains("|admin.read|Admin API read|3|"));
+    let mut failed = admin_created();
+    failed.outcome = Outcome::Failed;
+    failed.status = 500;
+    failed.error = Some("internal");
+    let m = s.message(&failed);
+    assert!(m.contains("|admin.created|Admin change failed|7|") && m.contains(" reason=internal "), "{m}");
+}
+
+#[test]
+fn chat_record_messages_are_unchanged() {
+    let version = env!("CARGO_PKG_VERSION");
+    let m = udp().message(&record());
+    let (head, rest) = m.split_once(" chat [").unwrap();
+    assert!(head.starts_with("<134>1 2026-11-21T19:45:18.123Z gw-01 smartflowd "), "{head}");
+    assert_eq!(
+        rest,
+        r#"smartflow@32473 request_id="req-1" key_id="key-1" user="alice" team="risk" model="gpt-4o" target="openai/gpt-4o" outcome="allowed" status="200" tokens_in="812" tokens_out="240" cost_usd="0.00123" latency_ms="123" trace_id="0af7651916cd43dd8448eb211c80319c"] chat request allowed: status 200, model gpt-4o via openai/gpt-4o, 123 ms"#
+    );
+    let m = sink(SyslogFormat::Cef, SyslogTransport::Tcp).message(&record());
+    let cef = m.split_once(" CEF:").unwrap().1;
+    assert_eq!(
+        cef,
+        format!(
+            "0|Smartflow|smartflowd|{version}|request.allowed|Request allowed|3|rt=1795290318123 dvchost=gw-01 \
+             externalId=req-1 suid=key-1 suser=alice act=allowed outcome=success request=/v1/chat/completions \
+             requestMethod=POST cs1Label=model cs1=gpt-4o cs2Label=target cs2=openai/gpt-4o cs3Label=team cs3=risk \
+             cs5Label=trace_id cs5=0af7651916cd43dd8448eb211c80319c cn1Label=tokens_in cn1=812 \
+             cn2Label=tokens_out cn2=240 cn3Label=status cn3=200 cfp1Label=cost_usd cfp1=0.00123"
+        )
+    );
 }
 
 #[test]

@@ -40,6 +40,7 @@ fn record(i: u64) -> AuditRecord {
         ttfb_ms: None,
         prompt: None,
         completion: None,
+        admin: None,
     }
 }
 

@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use prost::Message as _;
 use secrecy::SecretString;
 use smartflow_core::policy::{Action, PolicyDecision};
-use smartflow_core::{AuditRecord, Outcome, Principal, TokenUsage};
+use smartflow_core::{AdminChange, AuditRecord, ChangeAction, Outcome, Principal, TokenUsage};
 
 use super::*;
 use crate::audit::delivery::{Delivery, DeliveryConfig};
@@ -58,6 +58,7 @@ fn record(id: &str, span: &str) -> AuditRecord {
         ttfb_ms: None,
         prompt: None,
         completion: None,
+        admin: None,
     }
 }
 
@@ -108,6 +109,44 @@ fn failed(id: &str, span: &str) -> AuditRecord {
     r.usage = None;
     r.cost_nano_usd = None;
     r.latency_ms = 30_000.0;
+    r
+}
+
+/// An admin who created virtual key `k_abc` (`POST /api/keys`).
+fn admin_created(id: &str, span: &str) -> AuditRecord {
+    let mut r = record(id, span);
+    let mut principal = Principal::new("vk-admin");
+    principal.user = Some("root@example.com".to_owned());
+    principal.admin = true;
+    r.principal = Arc::new(principal);
+    r.endpoint = "admin";
+    r.model = None;
+    r.target = None;
+    r.usage = None;
+    r.cost_nano_usd = None;
+    r.latency_ms = 3.0;
+    r.admin = Some(AdminChange {
+        operation: "POST /api/keys".to_owned(),
+        action: ChangeAction::Created,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
+    r
+}
+
+/// A caller without admin rights refused when changing key `k_abc` (`PATCH /api/keys/{id}`).
+fn admin_denied(id: &str, span: &str) -> AuditRecord {
+    let mut r = admin_created(id, span);
+    r.principal = record(id, span).principal;
+    r.outcome = Outcome::Denied;
+    r.status = 403;
+    r.error = Some("permission_denied");
+    r.admin = Some(AdminChange {
+        operation: "PATCH /api/keys/{id}".to_owned(),
+        action: ChangeAction::Modified,
+        object_category: "virtual_key",
+        object: Some("k_abc".to_owned()),
+    });
     r
 }
 
@@ -264,6 +303,52 @@ async fn failures_and_denials_get_error_status_and_decisions_become_events() {
     assert_eq!(attrs(&hit.attributes)["smartflow.cache"], s("semantic"));
     assert_eq!(hit.events[0].time_unix_nano, hit.end_time_unix_nano, "a response-phase decision is at the end");
     assert_eq!(attrs(&hit.events[0].attributes)["smartflow.policy.action"], s("would_deny"));
+}
+
+#[tokio::test]
+async fn admin_spans_are_named_by_operation_and_carry_the_change() {
+    let rx = Receiver::start(vec![]).await;
+    let records = vec![admin_created("r1", "a200000000000001"), admin_denied("r2", "a200000000000002")];
+    ship(&traces(&rx.url), records).await.unwrap();
+    let spans = rx.spans();
+    assert_eq!(spans.len(), 2);
+
+    let created = span_named(&spans, "a200000000000001");
+    assert_eq!(created.name, "POST /api/keys");
+    assert_eq!(created.kind, SpanKind::Server as i32);
+    assert_eq!(created.status, Some(Status::default()));
+    assert_eq!(created.end_time_unix_nano - created.start_time_unix_nano, 3_000_000);
+    let a = attrs(&created.attributes);
+    assert_eq!(a["smartflow.admin.operation"], s("POST /api/keys"));
+    assert_eq!(a["smartflow.admin.action"], s("created"));
+    assert_eq!(a["smartflow.admin.object_category"], s("virtual_key"));
+    assert_eq!(a["smartflow.admin.object"], s("k_abc"));
+    assert_eq!(a["http.request.method"], s("POST"));
+    assert_eq!(a["http.route"], s("/api/keys"));
+    assert_eq!(a["http.response.status_code"], Value::IntValue(200));
+    assert_eq!(a["smartflow.key_id"], s("vk-admin"));
+    assert_eq!(a["enduser.id"], s("root@example.com"));
+    assert_eq!(a["smartflow.outcome"], s("allowed"));
+    for key in a.keys() {
+        assert!(!key.starts_with("gen_ai."), "an admin request is no GenAI operation: {key}");
+    }
+    assert!(!a.contains_key("error.type") && !a.contains_key("smartflow.stream"));
+
+    let denied = span_named(&spans, "a200000000000002");
+    assert_eq!(denied.name, "PATCH /api/keys/{id}");
+    assert_eq!(denied.status.clone().unwrap().code, StatusCode::Error as i32);
+    assert_eq!(denied.status.clone().unwrap().message, "permission_denied");
+    let a = attrs(&denied.attributes);
+    assert_eq!(a["smartflow.admin.operation"], s("PATCH /api/keys/{id}"));
+    assert_eq!(a["smartflow.admin.action"], s("modified"));
+    assert_eq!(a["smartflow.admin.object_category"], s("virtual_key"));
+    assert_eq!(a["smartflow.admin.object"], s("k_abc"));
+    assert_eq!(a["http.route"], s("/api/keys/{id}"));
+    assert_eq!(a["http.response.status_code"], Value::IntValue(403));
+    assert_eq!(a["error.type"], s("permission_denied"));
+    assert_eq!(a["smartflow.outcome"], s("denied"));
+    assert_eq!(a["smartflow.key_id"], s("vk-7f3a"));
+    assert!(a.keys().all(|k| !k.starts_with("gen_ai.")));
 }
 
 #[tokio::test]
@@ -491,4 +576,29 @@ async fn metrics_of_a_batch_with_no_client_operation_send_nothing() {
     let m = OtlpMetrics::new(&config(&rx.url)).unwrap();
     ship(&m, vec![denied("r1", "a000000000000001")]).await.unwrap();
     assert_eq!(rx.hits(), 0);
+}
+
+#[tokio::test]
+async fn admin_requests_are_no_genai_client_operations() {
+    let rx = Receiver::start(vec![]).await;
+    let m = OtlpMetrics::new(&config(&rx.url)).unwrap();
+    let mut failed = admin_created("r3", "a000000000000003");
+    failed.outcome = Outcome::Failed;
+    failed.status = 500;
+    failed.error = Some("internal");
+    let mut unknown = failed.clone();
+    unknown.admin = None;
+    unknown.status = 404;
+    unknown.error = Some("not_found");
+    let admin = vec![admin_created("r1", "a000000000000001"), admin_denied("r2", "a000000000000002"), failed, unknown];
+    ship(&m, admin.clone()).await.unwrap();
+    assert_eq!(rx.hits(), 0, "failed admin requests (an unknown route's 404 too) reached no provider");
+
+    let mut mixed = admin;
+    mixed.push(record("r5", "a000000000000005"));
+    ship(&m, mixed).await.unwrap();
+    let request = rx.exports()[0].metrics.clone().unwrap();
+    let durations = points(&request, "gen_ai.client.operation.duration");
+    assert_eq!(durations.iter().map(|p| p.count).sum::<u64>(), 1, "only the chat request");
+    assert_eq!(attrs(&durations[0].attributes)["gen_ai.operation.name"], s("chat"));
 }
