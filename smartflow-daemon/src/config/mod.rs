@@ -114,6 +114,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Admin address.
     pub admin_listen: SocketAddr,
+    /// Host names the admin listener answers to besides loopback ones (`name` or `name:port`,
+    /// lower-case; `*` for any). Empty: loopback names on a loopback listener, any elsewhere.
+    pub admin_hosts: Vec<String>,
     /// Largest request body (413 above).
     pub max_body_bytes: usize,
     /// Largest request head (431 above).

@@ -293,6 +293,7 @@ pub(crate) struct RawRouting {
 pub(crate) struct RawServer {
     pub(crate) listen: Option<Spanned<String>>,
     pub(crate) admin_listen: Option<Spanned<String>>,
+    pub(crate) admin_hosts: Option<Vec<Spanned<String>>>,
     pub(crate) max_body_bytes: Option<Spanned<u64>>,
     pub(crate) max_header_bytes: Option<Spanned<u64>>,
     pub(crate) max_headers: Option<Spanned<u64>>,

@@ -89,6 +89,7 @@ pub(super) fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Config
     let server = ServerConfig {
         listen: c.addr(&s.listen, "server.listen", "127.0.0.1:8080")?,
         admin_listen: c.addr(&s.admin_listen, "server.admin_listen", "127.0.0.1:8081")?,
+        admin_hosts: admin_hosts(&c, s.admin_hosts.as_deref().unwrap_or_default())?,
         max_body_bytes: c.number(&s.max_body_bytes, "server.max_body_bytes", 10 << 20, 1024, 1 << 30)?,
         max_header_bytes: c.number(&s.max_header_bytes, "server.max_header_bytes", 64 << 10, 8192, 1 << 20)?,
         max_headers: c.number(&s.max_headers, "server.max_headers", 100, 8, 1000)?,
@@ -634,4 +635,21 @@ mod tests {
         let e = Config::parse(Path::new("m.toml"), openai).unwrap_err().to_string();
         assert!(e.contains("stream_chunk_chars") && e.contains("only applies to providers of type \"mock\""), "{e}");
     }
+}
+
+/// `server.admin_hosts`: host names (`name` or `name:port`) or `*`; no scheme, path or spaces.
+fn admin_hosts(c: &Ctx<'_>, hosts: &[Spanned<String>]) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::with_capacity(hosts.len());
+    for h in hosts {
+        let v = h.get_ref().trim();
+        let ok = v == "*"
+            || (!v.is_empty()
+                && v.len() <= 253
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')));
+        if !ok {
+            return c.err(h.span(), "server.admin_hosts", "each entry is a host name, `name:port` or \"*\"");
+        }
+        out.push(v.to_ascii_lowercase());
+    }
+    Ok(out)
 }

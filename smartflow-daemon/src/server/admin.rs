@@ -15,6 +15,7 @@ use smartflow_core::{Endpoint, Error, ErrorKind, Principal, RequestContext};
 use smartflow_policy::identity::keystore::admin::{self as keys_api, MAX_ADMIN_BODY};
 
 use super::admin_changes;
+use super::admin_host::AdminHosts;
 use super::respond::{self, Body};
 use crate::state::Shared;
 
@@ -45,6 +46,18 @@ pub const ROUTES: &[(&str, &str, bool)] = &[
 
 pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let request_id = shared.next_request_id();
+    let answered = {
+        let server = &shared.config.load().server;
+        AdminHosts::new(server.admin_listen, &server.admin_hosts).check(req.headers())
+    };
+    if let Err(e) = answered {
+        tracing::warn!(path = req.uri().path(), "admin request refused: Host or Origin not answered here");
+        let ctx = RequestContext::new(&request_id, Arc::new(Principal::new("-")), Endpoint::Admin);
+        shared.gateway.load().record_outcome(ctx, Err(&e), false).await;
+        let mut resp = respond::error(&e, &request_id);
+        respond::set_request_id(&mut resp, &request_id);
+        return resp;
+    }
     let path = req.uri().path().to_owned();
     let mut resp = match (req.method(), path.as_str()) {
         (&Method::GET, "/healthz") => respond::json(StatusCode::OK, &b"{\"status\":\"ok\"}"[..], &request_id),

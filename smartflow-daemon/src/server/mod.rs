@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_changes;
+mod admin_host;
 mod body;
 mod cache_api;
 pub mod data;

@@ -90,6 +90,7 @@ async fn check_names_file_line_and_key() {
         ),
         ("[server]\nheader_read_timeout = \"soon\"\n", ":2:23", "server.header_read_timeout"),
         ("[[keys]]\nid = \"a\"\nhash = \"sha256:zz\"\n", ":3:8", "keys[0].hash"),
+        ("[server]\nadmin_hosts = [\"ok.internal\", \"https://x/\"]\n", ":2:31", "server.admin_hosts"),
     ];
     for (i, (text, pos, needle)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("c{i}.toml"));

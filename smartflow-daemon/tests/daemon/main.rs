@@ -10,6 +10,7 @@
 )]
 
 mod admin_audit;
+mod admin_hosts;
 mod audit;
 mod cache;
 mod cancel;
