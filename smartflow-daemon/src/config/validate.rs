@@ -605,6 +605,23 @@ fn provider_kind(c: &Ctx<'_>, i: usize, p: &RawProvider) -> Result<ProviderKind,
     }
 }
 
+/// `server.admin_hosts`: host names (`name` or `name:port`) or `*`; no scheme, path or spaces.
+fn admin_hosts(c: &Ctx<'_>, hosts: &[Spanned<String>]) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::with_capacity(hosts.len());
+    for h in hosts {
+        let v = h.get_ref().trim();
+        let ok = v == "*"
+            || (!v.is_empty()
+                && v.len() <= 253
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')));
+        if !ok {
+            return c.err(h.span(), "server.admin_hosts", "each entry is a host name, `name:port` or \"*\"");
+        }
+        out.push(v.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -635,21 +652,4 @@ mod tests {
         let e = Config::parse(Path::new("m.toml"), openai).unwrap_err().to_string();
         assert!(e.contains("stream_chunk_chars") && e.contains("only applies to providers of type \"mock\""), "{e}");
     }
-}
-
-/// `server.admin_hosts`: host names (`name` or `name:port`) or `*`; no scheme, path or spaces.
-fn admin_hosts(c: &Ctx<'_>, hosts: &[Spanned<String>]) -> Result<Vec<String>, ConfigError> {
-    let mut out = Vec::with_capacity(hosts.len());
-    for h in hosts {
-        let v = h.get_ref().trim();
-        let ok = v == "*"
-            || (!v.is_empty()
-                && v.len() <= 253
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')));
-        if !ok {
-            return c.err(h.span(), "server.admin_hosts", "each entry is a host name, `name:port` or \"*\"");
-        }
-        out.push(v.to_ascii_lowercase());
-    }
-    Ok(out)
 }
