@@ -238,7 +238,7 @@ impl Audit for MetricsAudit {
 
 #[cfg(test)]
 mod tests {
-    use smartflow_core::{AdminChange, ChangeAction, Outcome, Principal, TokenUsage};
+    use smartflow_core::{Outcome, Principal, TokenUsage};
 
     use super::*;
 
@@ -271,37 +271,12 @@ mod tests {
 
     /// An admin who created virtual key `k_abc` (`POST /api/keys`).
     fn admin_created() -> AuditRecord {
-        let mut r = chat();
-        let mut principal = Principal::new("k-admin");
-        principal.admin = true;
-        r.principal = std::sync::Arc::new(principal);
-        r.endpoint = "admin";
-        r.model = None;
-        r.target = None;
-        r.usage = None;
-        r.admin = Some(AdminChange {
-            operation: "POST /api/keys".into(),
-            action: ChangeAction::Created,
-            object_category: "virtual_key",
-            object: Some("k_abc".into()),
-        });
-        r
+        crate::audit::admin_fixtures::admin_created(chat(), "k-admin", None)
     }
 
     /// A caller without admin rights refused when changing key `k_abc`.
     fn admin_denied() -> AuditRecord {
-        let mut r = admin_created();
-        r.principal = std::sync::Arc::new(Principal::new("k"));
-        r.outcome = Outcome::Denied;
-        r.status = 403;
-        r.error = Some("permission_denied");
-        r.admin = Some(AdminChange {
-            operation: "PATCH /api/keys/{id}".into(),
-            action: ChangeAction::Modified,
-            object_category: "virtual_key",
-            object: Some("k_abc".into()),
-        });
-        r
+        crate::audit::admin_fixtures::admin_denied(admin_created(), std::sync::Arc::new(Principal::new("k")))
     }
 
     #[tokio::test]

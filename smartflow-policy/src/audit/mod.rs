@@ -1,5 +1,7 @@
 //! Audit sinks: where `AuditRecord`s go.
 
+#[cfg(test)]
+mod admin_fixtures;
 pub mod delivery;
 mod jsonl;
 mod metrics;

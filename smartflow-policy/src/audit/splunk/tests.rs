@@ -82,41 +82,12 @@ fn unauthenticated(id: &str) -> AuditRecord {
 
 /// An admin who created virtual key `k_abc` (`POST /api/keys`).
 fn admin_created(id: &str) -> AuditRecord {
-    let mut r = record(id);
-    let mut principal = Principal::new("vk-admin");
-    principal.user = Some("root@example.com".to_owned());
-    principal.admin = true;
-    r.principal = Arc::new(principal);
-    r.endpoint = "admin";
-    r.model = None;
-    r.target = None;
-    r.usage = None;
-    r.cost_nano_usd = None;
-    r.ttfb_ms = None;
-    r.latency_ms = 3.0;
-    r.admin = Some(AdminChange {
-        operation: "POST /api/keys".to_owned(),
-        action: ChangeAction::Created,
-        object_category: "virtual_key",
-        object: Some("k_abc".to_owned()),
-    });
-    r
+    crate::audit::admin_fixtures::admin_created(record(id), "vk-admin", Some("root@example.com"))
 }
 
 /// A caller without admin rights refused when changing key `k_abc` (`PATCH /api/keys/{id}`).
 fn admin_denied(id: &str) -> AuditRecord {
-    let mut r = admin_created(id);
-    r.principal = record(id).principal;
-    r.outcome = Outcome::Denied;
-    r.status = 403;
-    r.error = Some("permission_denied");
-    r.admin = Some(AdminChange {
-        operation: "PATCH /api/keys/{id}".to_owned(),
-        action: ChangeAction::Modified,
-        object_category: "virtual_key",
-        object: Some("k_abc".to_owned()),
-    });
-    r
+    crate::audit::admin_fixtures::admin_denied(admin_created(id), record(id).principal)
 }
 
 fn config(url: &str) -> SplunkConfig {

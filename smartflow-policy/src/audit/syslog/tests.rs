@@ -43,40 +43,15 @@ fn record() -> AuditRecord {
 
 /// An admin who created virtual key `k_abc` (`POST /api/keys`).
 fn admin_created() -> AuditRecord {
-    let mut r = record();
-    let mut principal = Principal::new("key-admin");
-    principal.user = Some("root".to_owned());
-    principal.admin = true;
-    r.principal = Arc::new(principal);
-    r.endpoint = "admin";
-    r.model = None;
-    r.target = None;
-    r.usage = None;
-    r.cost_nano_usd = None;
-    r.latency_ms = 3.0;
-    r.admin = Some(AdminChange {
-        operation: "POST /api/keys".to_owned(),
-        action: ChangeAction::Created,
-        object_category: "virtual_key",
-        object: Some("k_abc".to_owned()),
-    });
+    let mut r = crate::audit::admin_fixtures::admin_created(record(), "key-admin", Some("root"));
+    r.ttfb_ms = record().ttfb_ms;
     r
 }
 
 /// A caller without admin rights (`key-1`, alice) refused when changing key `k_abc`.
 fn admin_denied() -> AuditRecord {
-    let mut r = admin_created();
-    r.principal = record().principal;
-    r.outcome = Outcome::Denied;
-    r.status = 403;
-    r.error = Some("permission_denied");
+    let mut r = crate::audit::admin_fixtures::admin_denied(admin_created(), record().principal);
     r.latency_ms = 2.0;
-    r.admin = Some(AdminChange {
-        operation: "PATCH /api/keys/{id}".to_owned(),
-        action: ChangeAction::Modified,
-        object_category: "virtual_key",
-        object: Some("k_abc".to_owned()),
-    });
     r
 }
 

@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use prost::Message as _;
 use secrecy::SecretString;
 use smartflow_core::policy::{Action, PolicyDecision};
-use smartflow_core::{AdminChange, AuditRecord, ChangeAction, Outcome, Principal, TokenUsage};
+use smartflow_core::{AuditRecord, Outcome, Principal, TokenUsage};
 
 use super::*;
 use crate::audit::delivery::{Delivery, DeliveryConfig};
@@ -114,40 +114,12 @@ fn failed(id: &str, span: &str) -> AuditRecord {
 
 /// An admin who created virtual key `k_abc` (`POST /api/keys`).
 fn admin_created(id: &str, span: &str) -> AuditRecord {
-    let mut r = record(id, span);
-    let mut principal = Principal::new("vk-admin");
-    principal.user = Some("root@example.com".to_owned());
-    principal.admin = true;
-    r.principal = Arc::new(principal);
-    r.endpoint = "admin";
-    r.model = None;
-    r.target = None;
-    r.usage = None;
-    r.cost_nano_usd = None;
-    r.latency_ms = 3.0;
-    r.admin = Some(AdminChange {
-        operation: "POST /api/keys".to_owned(),
-        action: ChangeAction::Created,
-        object_category: "virtual_key",
-        object: Some("k_abc".to_owned()),
-    });
-    r
+    crate::audit::admin_fixtures::admin_created(record(id, span), "vk-admin", Some("root@example.com"))
 }
 
 /// A caller without admin rights refused when changing key `k_abc` (`PATCH /api/keys/{id}`).
 fn admin_denied(id: &str, span: &str) -> AuditRecord {
-    let mut r = admin_created(id, span);
-    r.principal = record(id, span).principal;
-    r.outcome = Outcome::Denied;
-    r.status = 403;
-    r.error = Some("permission_denied");
-    r.admin = Some(AdminChange {
-        operation: "PATCH /api/keys/{id}".to_owned(),
-        action: ChangeAction::Modified,
-        object_category: "virtual_key",
-        object: Some("k_abc".to_owned()),
-    });
-    r
+    crate::audit::admin_fixtures::admin_denied(admin_created(id, span), record(id, span).principal)
 }
 
 fn batch(records: Vec<AuditRecord>) -> Vec<Arc<AuditRecord>> {
