@@ -46,6 +46,11 @@ pub(crate) struct Token {
 }
 
 impl Token {
+    /// A number as written (`1990`, `3.5`), its own lower-case form.
+    fn number(text: &str, initial: bool, span: Option<usize>) -> Self {
+        Self { raw: text.to_owned(), lower: text.to_owned(), kind: Kind::Number, initial, span, neg: false }
+    }
+
     /// True when the raw form starts with an upper-case letter.
     pub(crate) fn capitalised(&self) -> bool {
         self.raw.chars().next().is_some_and(char::is_uppercase)
@@ -344,28 +349,14 @@ fn push_word(tokens: &mut Vec<Token>, raw: &str, initial: bool, span: Option<usi
                     neg: false,
                 });
             } else {
-                tokens.push(Token {
-                    raw: num.to_owned(),
-                    lower: num.to_owned(),
-                    kind: Kind::Number,
-                    initial,
-                    span,
-                    neg: false,
-                });
+                tokens.push(Token::number(num, initial, span));
             }
             return;
         }
         // "1990s" is a decade, not seconds.
         let decade = suffix == "s" && num.len() >= 2 && num.ends_with('0');
         if GLUED_SUFFIXES.contains(&suffix.as_str()) && !decade {
-            tokens.push(Token {
-                raw: num.to_owned(),
-                lower: num.to_owned(),
-                kind: Kind::Number,
-                initial,
-                span,
-                neg: false,
-            });
+            tokens.push(Token::number(num, initial, span));
             tokens.push(Token {
                 raw: rest.to_owned(),
                 lower: suffix,
@@ -378,14 +369,7 @@ fn push_word(tokens: &mut Vec<Token>, raw: &str, initial: bool, span: Option<usi
         }
     }
     if is_number_literal(raw) {
-        tokens.push(Token {
-            raw: raw.to_owned(),
-            lower: raw.to_owned(),
-            kind: Kind::Number,
-            initial,
-            span,
-            neg: false,
-        });
+        tokens.push(Token::number(raw, initial, span));
         return;
     }
     let (lower, neg) = word_lower(raw);
